@@ -1,0 +1,175 @@
+//! The single writer: one OS thread owns the `Ledger`; everyone else sends it requests through
+//! a bounded queue and waits for the reply.
+//!
+//! Bounded, so that a flood of clients meets back-pressure (a full queue blocks `submit`, or
+//! fails `try_submit`) instead of unbounded memory. The thread wakes up on its own when the
+//! earliest pending transfer is due, so timeouts fire even when no client writes.
+
+use crate::account::Account;
+use crate::clock::Clock;
+use crate::ledger::{BatchError, BatchResults, Events, Ledger};
+use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
+use crate::transfer::Transfer;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Requests waiting for the writer. A request is a whole batch (up to `BATCH_EVENTS_MAX`
+/// events), so 1024 requests hold up to ~1 GiB of events in the worst case.
+pub const WRITER_QUEUE_DEPTH: usize = 1024;
+
+/// The longest the writer sleeps without work before checking pending timeouts again.
+const IDLE_WAKE_MAX: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub enum Command {
+    CreateAccounts(Vec<Account>),
+    CreateTransfers(Vec<Transfer>),
+    LookupAccounts(Vec<u128>),
+    LookupTransfers(Vec<u128>),
+    StateHash,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Failed events of a create batch, by index; timestamp of its last event.
+    CreateAccounts { results: Vec<EventResult<CreateAccountResult>>, timestamp: u64 },
+    CreateTransfers { results: Vec<EventResult<CreateTransferResult>>, timestamp: u64 },
+    Accounts(Vec<Account>),
+    Transfers(Vec<Transfer>),
+    StateHash([u8; 32]),
+    /// The batch was refused as a whole; nothing changed.
+    Rejected(BatchError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriterError {
+    #[error("the writer queue is full ({WRITER_QUEUE_DEPTH} requests)")]
+    QueueFull,
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+struct Request {
+    command: Command,
+    reply: Sender<Reply>,
+}
+
+/// Handle to the writer thread. Dropping every handle's sender stops the thread.
+#[derive(Debug)]
+pub struct Writer {
+    sender: Option<Sender<Request>>,
+    thread: Option<JoinHandle<Ledger>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request").field("command", &self.command).finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread with `ledger` as its state.
+    pub fn spawn(ledger: Ledger, clock: impl Clock) -> std::io::Result<Self> {
+        let (sender, receiver) = bounded(WRITER_QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || run(ledger, clock, &receiver))?;
+        Ok(Self { sender: Some(sender), thread: Some(thread) })
+    }
+
+    /// Queues a command, waiting while the queue is full; the reply arrives on the receiver.
+    pub fn submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        let (reply, receiver) = bounded(1);
+        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
+        sender.send(Request { command, reply }).map_err(|_| WriterError::Stopped)?;
+        Ok(receiver)
+    }
+
+    /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
+    pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        let (reply, receiver) = bounded(1);
+        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
+        sender.try_send(Request { command, reply }).map_err(|e| match e {
+            TrySendError::Full(_) => WriterError::QueueFull,
+            TrySendError::Disconnected(_) => WriterError::Stopped,
+        })?;
+        Ok(receiver)
+    }
+
+    /// Submits and waits for the reply.
+    pub fn call(&self, command: Command) -> Result<Reply, WriterError> {
+        self.submit(command)?.recv().map_err(|_| WriterError::Stopped)
+    }
+
+    /// Stops accepting requests, lets the writer finish what is queued, and returns the state.
+    pub fn shutdown(mut self) -> Option<Ledger> {
+        self.sender = None;
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(thread) = self.thread.take() {
+            // A panicked writer has already reported itself; nothing more to do while dropping.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(mut ledger: Ledger, mut clock: impl Clock, receiver: &Receiver<Request>) -> Ledger {
+    let mut results = BatchResults::with_capacity(crate::limits::BATCH_EVENTS_MAX);
+    loop {
+        let wait = match ledger.next_expiry() {
+            Some(deadline) => {
+                let now = clock.now_ns();
+                Duration::from_nanos(deadline.saturating_sub(now)).min(IDLE_WAKE_MAX)
+            }
+            None => IDLE_WAKE_MAX,
+        };
+        let request = match receiver.recv_timeout(wait) {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) => {
+                if ledger.next_expiry().is_some_and(|d| d <= clock.now_ns()) {
+                    // A pulse only expires and cannot be refused: it has no events.
+                    let _ = ledger.apply(clock.now_ns(), Events::Pulse, &mut results);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return ledger,
+        };
+        let reply = execute(&mut ledger, &mut clock, request.command, &mut results);
+        // The requester may have given up waiting; its loss, the batch is applied either way.
+        let _ = request.reply.send(reply);
+    }
+}
+
+fn execute(ledger: &mut Ledger, clock: &mut impl Clock, command: Command, results: &mut BatchResults) -> Reply {
+    match command {
+        Command::CreateAccounts(accounts) => {
+            match ledger.apply(clock.now_ns(), Events::CreateAccounts(&accounts), results) {
+                Ok(()) => Reply::CreateAccounts { results: results.accounts.clone(), timestamp: results.timestamp },
+                Err(e) => Reply::Rejected(e),
+            }
+        }
+        Command::CreateTransfers(transfers) => {
+            match ledger.apply(clock.now_ns(), Events::CreateTransfers(&transfers), results) {
+                Ok(()) => Reply::CreateTransfers { results: results.transfers.clone(), timestamp: results.timestamp },
+                Err(e) => Reply::Rejected(e),
+            }
+        }
+        Command::LookupAccounts(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            ledger.lookup_accounts(&ids, &mut out);
+            Reply::Accounts(out)
+        }
+        Command::LookupTransfers(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            ledger.lookup_transfers(&ids, &mut out);
+            Reply::Transfers(out)
+        }
+        Command::StateHash => Reply::StateHash(ledger.state_hash()),
+    }
+}
