@@ -1,1 +1,156 @@
-//! Shared workload generators for the benchmarks.
+//! Workload generators shared by the criterion benchmarks and the measurement binaries.
+//!
+//! Deterministic (a seeded xorshift), so two runs apply the same transfers. Ids are time-ordered
+//! (sequential) like TigerBeetle's recommended ids; accounts are drawn uniformly or from a small
+//! hot set.
+
+use ledger_core::{Account, Ledger, Transfer, TransferFlags};
+
+/// The ledger every workload books into.
+pub const LEDGER: u32 = 156;
+
+/// A small, fast, seeded generator: benchmarks must not depend on an RNG crate's version.
+#[derive(Debug, Clone)]
+pub struct XorShift(u64);
+
+impl XorShift {
+    #[must_use]
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform in `0..n` (n > 0), by multiply-shift (no modulo bias worth caring about here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// How debit/credit accounts are chosen.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountChoice {
+    /// Uniform over all accounts.
+    Uniform,
+    /// `percent`% of transfers touch only the first `hot` accounts.
+    Hot { hot: u64, percent: u64 },
+}
+
+/// Creates accounts with ids `1..=count` (no balance limits, so no transfer fails).
+pub fn open_accounts(ledger: &mut Ledger, count: u64) {
+    let mut next = 1_u128;
+    let mut now = 1_u64;
+    while next <= u128::from(count) {
+        let batch: Vec<Account> = (next..=u128::from(count))
+            .take(ledger_core::BATCH_EVENTS_MAX)
+            .map(|id| Account { id, ledger: LEDGER, code: 1, ..Account::default() })
+            .collect();
+        next += batch.len() as u128;
+        let failures = ledger.create_accounts(now, &batch).expect("account batch within limits");
+        assert!(failures.is_empty(), "opening accounts failed: {failures:?}");
+        now += 1;
+    }
+}
+
+/// Generates transfer batches with sequential ids.
+#[derive(Debug, Clone)]
+pub struct TransferWorkload {
+    pub accounts: u64,
+    pub choice: AccountChoice,
+    pub next_id: u128,
+    rng: XorShift,
+}
+
+impl TransferWorkload {
+    #[must_use]
+    pub fn new(accounts: u64, choice: AccountChoice, seed: u64) -> Self {
+        assert!(accounts >= 2);
+        Self { accounts, choice, next_id: 1, rng: XorShift::new(seed) }
+    }
+
+    fn account_pair(&mut self) -> (u128, u128) {
+        let range = match self.choice {
+            AccountChoice::Uniform => self.accounts,
+            AccountChoice::Hot { hot, percent } => {
+                if self.rng.below(100) < percent {
+                    hot.min(self.accounts)
+                } else {
+                    self.accounts
+                }
+            }
+        };
+        let debit = self.rng.below(range);
+        let mut credit = self.rng.below(range - 1);
+        if credit >= debit {
+            credit += 1;
+        }
+        (u128::from(debit) + 1, u128::from(credit) + 1)
+    }
+
+    fn transfer(&mut self, flags: TransferFlags) -> Transfer {
+        let (debit_account_id, credit_account_id) = self.account_pair();
+        let id = self.next_id;
+        self.next_id += 1;
+        Transfer {
+            id,
+            debit_account_id,
+            credit_account_id,
+            amount: u128::from(self.rng.below(10_000) + 1),
+            ledger: LEDGER,
+            code: 1,
+            flags,
+            ..Transfer::default()
+        }
+    }
+
+    /// Single-phase transfers.
+    pub fn fill_single_phase(&mut self, batch: &mut Vec<Transfer>, count: usize) {
+        batch.clear();
+        batch.extend((0..count).map(|_| self.transfer(TransferFlags::NONE)));
+    }
+
+    /// Half pending transfers, half posts or voids of the pending transfers of the previous
+    /// call (the first call is all pending).
+    pub fn fill_two_phase(&mut self, batch: &mut Vec<Transfer>, previous: &[Transfer], count: usize) {
+        let pendings: Vec<u128> =
+            previous.iter().filter(|t| t.flags.contains(TransferFlags::PENDING)).map(|t| t.id).collect();
+        batch.clear();
+        for (i, pending_id) in pendings.iter().take(count / 2).enumerate() {
+            let flags = if i % 4 == 3 {
+                TransferFlags::VOID_PENDING_TRANSFER
+            } else {
+                TransferFlags::POST_PENDING_TRANSFER
+            };
+            let id = self.next_id;
+            self.next_id += 1;
+            batch.push(Transfer {
+                id,
+                pending_id: *pending_id,
+                amount: ledger_core::AMOUNT_MAX,
+                flags,
+                ..Transfer::default()
+            });
+        }
+        while batch.len() < count {
+            let t = self.transfer(TransferFlags::PENDING);
+            batch.push(Transfer { timeout: 3600, ..t });
+        }
+    }
+
+    /// Linked chains of `chain_len` transfers (the last of each chain unlinked).
+    pub fn fill_linked(&mut self, batch: &mut Vec<Transfer>, count: usize, chain_len: usize) {
+        batch.clear();
+        for i in 0..count {
+            let last_of_chain = i % chain_len == chain_len - 1 || i + 1 == count;
+            let flags = if last_of_chain { TransferFlags::NONE } else { TransferFlags::LINKED };
+            batch.push(self.transfer(flags));
+        }
+    }
+}

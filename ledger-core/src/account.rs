@@ -142,8 +142,7 @@ impl Account {
         out[ACCOUNT_ID_OFFSET..][..16].copy_from_slice(&self.id.to_le_bytes());
         out[ACCOUNT_DEBITS_PENDING_OFFSET..][..16].copy_from_slice(&self.debits_pending.to_le_bytes());
         out[ACCOUNT_DEBITS_POSTED_OFFSET..][..16].copy_from_slice(&self.debits_posted.to_le_bytes());
-        out[ACCOUNT_CREDITS_PENDING_OFFSET..][..16]
-            .copy_from_slice(&self.credits_pending.to_le_bytes());
+        out[ACCOUNT_CREDITS_PENDING_OFFSET..][..16].copy_from_slice(&self.credits_pending.to_le_bytes());
         out[ACCOUNT_CREDITS_POSTED_OFFSET..][..16].copy_from_slice(&self.credits_posted.to_le_bytes());
         out[ACCOUNT_USER_DATA_128_OFFSET..][..16].copy_from_slice(&self.user_data_128.to_le_bytes());
         out[ACCOUNT_USER_DATA_64_OFFSET..][..8].copy_from_slice(&self.user_data_64.to_le_bytes());

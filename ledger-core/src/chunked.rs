@@ -25,11 +25,6 @@ impl<T: Copy> ChunkedVec<T> {
         self.len
     }
 
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Appends and returns the index of the new element.
     pub fn push(&mut self, value: T) -> usize {
         let index = self.len;
@@ -95,7 +90,7 @@ mod tests {
         assert_eq!(v.push(7), CHUNK_LEN);
         assert_eq!(v.get(CHUNK_LEN), Some(&7));
         v.truncate(0);
-        assert!(v.is_empty());
+        assert_eq!(v.len(), 0);
         assert_eq!(v.iter().count(), 0);
         v.push(1);
         assert_eq!(v.iter().copied().collect::<Vec<_>>(), vec![1]);

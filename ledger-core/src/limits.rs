@@ -45,10 +45,7 @@ impl LedgerConfig {
             return Err(format!("accounts_max {} exceeds {ACCOUNTS_MAX_LIMIT}", self.accounts_max));
         }
         if self.transfers_max > TRANSFERS_MAX_LIMIT {
-            return Err(format!(
-                "transfers_max {} exceeds {TRANSFERS_MAX_LIMIT}",
-                self.transfers_max
-            ));
+            return Err(format!("transfers_max {} exceeds {TRANSFERS_MAX_LIMIT}", self.transfers_max));
         }
         Ok(())
     }

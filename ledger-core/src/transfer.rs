@@ -157,10 +157,8 @@ impl Transfer {
 
     pub fn write_bytes(&self, out: &mut [u8; TRANSFER_SIZE]) {
         out[TRANSFER_ID_OFFSET..][..16].copy_from_slice(&self.id.to_le_bytes());
-        out[TRANSFER_DEBIT_ACCOUNT_ID_OFFSET..][..16]
-            .copy_from_slice(&self.debit_account_id.to_le_bytes());
-        out[TRANSFER_CREDIT_ACCOUNT_ID_OFFSET..][..16]
-            .copy_from_slice(&self.credit_account_id.to_le_bytes());
+        out[TRANSFER_DEBIT_ACCOUNT_ID_OFFSET..][..16].copy_from_slice(&self.debit_account_id.to_le_bytes());
+        out[TRANSFER_CREDIT_ACCOUNT_ID_OFFSET..][..16].copy_from_slice(&self.credit_account_id.to_le_bytes());
         out[TRANSFER_AMOUNT_OFFSET..][..16].copy_from_slice(&self.amount.to_le_bytes());
         out[TRANSFER_PENDING_ID_OFFSET..][..16].copy_from_slice(&self.pending_id.to_le_bytes());
         out[TRANSFER_USER_DATA_128_OFFSET..][..16].copy_from_slice(&self.user_data_128.to_le_bytes());

@@ -33,8 +33,14 @@ pub enum Command {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
     /// Failed events of a create batch, by index; timestamp of its last event.
-    CreateAccounts { results: Vec<EventResult<CreateAccountResult>>, timestamp: u64 },
-    CreateTransfers { results: Vec<EventResult<CreateTransferResult>>, timestamp: u64 },
+    CreateAccounts {
+        results: Vec<EventResult<CreateAccountResult>>,
+        timestamp: u64,
+    },
+    CreateTransfers {
+        results: Vec<EventResult<CreateTransferResult>>,
+        timestamp: u64,
+    },
     Accounts(Vec<Account>),
     Transfers(Vec<Transfer>),
     StateHash([u8; 32]),
@@ -146,17 +152,27 @@ fn run(mut ledger: Ledger, mut clock: impl Clock, receiver: &Receiver<Request>) 
     }
 }
 
-fn execute(ledger: &mut Ledger, clock: &mut impl Clock, command: Command, results: &mut BatchResults) -> Reply {
+fn execute(
+    ledger: &mut Ledger,
+    clock: &mut impl Clock,
+    command: Command,
+    results: &mut BatchResults,
+) -> Reply {
     match command {
         Command::CreateAccounts(accounts) => {
             match ledger.apply(clock.now_ns(), Events::CreateAccounts(&accounts), results) {
-                Ok(()) => Reply::CreateAccounts { results: results.accounts.clone(), timestamp: results.timestamp },
+                Ok(()) => {
+                    Reply::CreateAccounts { results: results.accounts.clone(), timestamp: results.timestamp }
+                }
                 Err(e) => Reply::Rejected(e),
             }
         }
         Command::CreateTransfers(transfers) => {
             match ledger.apply(clock.now_ns(), Events::CreateTransfers(&transfers), results) {
-                Ok(()) => Reply::CreateTransfers { results: results.transfers.clone(), timestamp: results.timestamp },
+                Ok(()) => Reply::CreateTransfers {
+                    results: results.transfers.clone(),
+                    timestamp: results.timestamp,
+                },
                 Err(e) => Reply::Rejected(e),
             }
         }

@@ -135,6 +135,8 @@ impl<S: TransferStore> Ledger<S> {
 pub(super) trait ChainEvent {
     fn is_linked(&self) -> bool;
     fn id(&self) -> u128;
+    /// Hints the cache lines this event's checks will read.
+    fn prefetch<S: TransferStore>(&self, ledger: &Ledger<S>);
 }
 
 impl ChainEvent for Account {
@@ -144,6 +146,9 @@ impl ChainEvent for Account {
     fn id(&self) -> u128 {
         self.id
     }
+    fn prefetch<S: TransferStore>(&self, ledger: &Ledger<S>) {
+        ledger.account_index.prefetch(self.id);
+    }
 }
 
 impl ChainEvent for Transfer {
@@ -152,6 +157,11 @@ impl ChainEvent for Transfer {
     }
     fn id(&self) -> u128 {
         self.id
+    }
+    fn prefetch<S: TransferStore>(&self, ledger: &Ledger<S>) {
+        ledger.transfer_index.prefetch(self.id);
+        ledger.account_index.prefetch(self.debit_account_id);
+        ledger.account_index.prefetch(self.credit_account_id);
     }
 }
 

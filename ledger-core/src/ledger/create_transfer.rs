@@ -95,7 +95,8 @@ impl<S: TransferStore> Ledger<S> {
         // A balancing transfer moves at most what keeps the account within its own balance:
         // `amount` is then a cap (AMOUNT_MAX: as much as possible).
         let mut amount = t.amount;
-        let debit_room = debit.credits_posted.saturating_sub(debit.debits_posted.saturating_add(debit.debits_pending));
+        let debit_room =
+            debit.credits_posted.saturating_sub(debit.debits_posted.saturating_add(debit.debits_pending));
         let credit_room =
             credit.debits_posted.saturating_sub(credit.credits_posted.saturating_add(credit.credits_pending));
         if t.flags.contains(F::BALANCING_DEBIT) {
@@ -139,13 +140,17 @@ impl<S: TransferStore> Ledger<S> {
         if t.flags.contains(F::BALANCING_DEBIT) && debit_room == 0 {
             return R::ExceedsCredits;
         }
-        if debit.flags.contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS) && debits_after > debit.credits_posted {
+        if debit.flags.contains(AccountFlags::DEBITS_MUST_NOT_EXCEED_CREDITS)
+            && debits_after > debit.credits_posted
+        {
             return R::ExceedsCredits;
         }
         if t.flags.contains(F::BALANCING_CREDIT) && credit_room == 0 {
             return R::ExceedsDebits;
         }
-        if credit.flags.contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS) && credits_after > credit.debits_posted {
+        if credit.flags.contains(AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS)
+            && credits_after > credit.debits_posted
+        {
             return R::ExceedsDebits;
         }
         if self.transfers.len() >= self.config.transfers_max {
@@ -365,4 +370,3 @@ fn transfer_exists(t: &Transfer, e: &Transfer) -> R {
     }
     R::Exists
 }
-

@@ -82,7 +82,8 @@ impl<S: TransferStore> Ledger<S> {
                 TransferState::Failed => false,
             };
             if !state_ok {
-                broken = Some(format!("transfer {} has state {state:?} that its record contradicts", transfer.id));
+                broken =
+                    Some(format!("transfer {} has state {state:?} that its record contradicts", transfer.id));
             } else if transfer.timestamp <= last_timestamp {
                 broken = Some(format!("transfer {} timestamp does not increase", transfer.id));
             }
@@ -90,6 +91,23 @@ impl<S: TransferStore> Ledger<S> {
         });
         if let Some(message) = broken {
             return fail(message);
+        }
+        // The accounts' pending totals are exactly the sums of the live pending transfers.
+        let mut reserved: BTreeMap<u128, (u128, u128)> = BTreeMap::new();
+        for transfer in self.pending.values() {
+            let debit = reserved.entry(transfer.debit_account_id).or_default();
+            debit.0 = debit.0.wrapping_add(transfer.amount);
+            let credit = reserved.entry(transfer.credit_account_id).or_default();
+            credit.1 = credit.1.wrapping_add(transfer.amount);
+        }
+        for account in self.accounts.iter() {
+            let (debits, credits) = reserved.get(&account.id).copied().unwrap_or_default();
+            if (debits, credits) != (account.debits_pending, account.credits_pending) {
+                return fail(format!(
+                    "account {} pending totals differ from its live pending transfers",
+                    account.id
+                ));
+            }
         }
         if pending_in_index != self.pending.len() {
             return fail(format!(

@@ -210,11 +210,7 @@ impl<S: TransferStore> Ledger<S> {
         let count_u64 = count as u64;
         let last = now_ns.max(self.clock.saturating_add(count_u64));
         if last >= TIMESTAMP_MAX {
-            return Err(BatchError::ClockExhausted {
-                clock: self.clock,
-                events: count,
-                max: TIMESTAMP_MAX,
-            });
+            return Err(BatchError::ClockExhausted { clock: self.clock, events: count, max: TIMESTAMP_MAX });
         }
         let first = last - count_u64 + 1;
 
@@ -353,6 +349,11 @@ impl<S: TransferStore> Ledger<S> {
         let mut chain_start: Option<usize> = None;
         let mut chain_failed = false;
         for (index, event) in events.iter().enumerate() {
+            // Start loading the index slots of an event a few places ahead, so that its cache
+            // misses overlap with the work on this one instead of stalling in its checks.
+            if let Some(ahead) = events.get(index + PREFETCH_DISTANCE) {
+                ahead.prefetch(self);
+            }
             let timestamp = first_timestamp + index as u64;
             let linked = event.is_linked();
             if linked && chain_start.is_none() {
@@ -375,7 +376,8 @@ impl<S: TransferStore> Ledger<S> {
                     // report every earlier member as failed because of this one.
                     self.rollback_chain();
                     for earlier in start..index {
-                        results.push(EventResult { index: index_u32(earlier), result: R::LINKED_EVENT_FAILED });
+                        results
+                            .push(EventResult { index: index_u32(earlier), result: R::LINKED_EVENT_FAILED });
                     }
                     chain_failed = true;
                 }
@@ -411,6 +413,10 @@ pub struct MemoryUsage {
     pub transfer_records_bytes: usize,
     pub pending_bytes: usize,
 }
+
+/// How many events ahead `run_batch` prefetches: enough to cover a DRAM miss (~100 ns) with the
+/// work on the events in between, few enough that the lines are still in L1 when used.
+const PREFETCH_DISTANCE: usize = 8;
 
 #[expect(clippy::cast_possible_truncation, reason = "batches hold at most BATCH_EVENTS_MAX events")]
 fn index_u32(index: usize) -> u32 {
