@@ -42,7 +42,10 @@ const _: () = assert!(ACCOUNT_TIMESTAMP_OFFSET + 8 == ACCOUNT_SIZE);
 const _: () = assert!(std::mem::size_of::<Account>() == ACCOUNT_SIZE);
 
 /// Flags of an account. Bits not named here are reserved and must be zero.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(transparent)]
 pub struct AccountFlags(pub u16);
 
 impl AccountFlags {
@@ -111,7 +114,11 @@ impl std::ops::BitOr for AccountFlags {
 }
 
 /// One account. Balances only ever change through transfers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// `repr(C)` with fields in layout order: the in-memory record has no padding (the size assert
+/// below) and can live in zero-initialised tables (`bytemuck::Pod`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct Account {
     pub id: u128,
     pub debits_pending: u128,

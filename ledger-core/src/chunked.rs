@@ -1,20 +1,30 @@
 //! An append-only vector stored in fixed-size chunks.
 //!
 //! A plain `Vec` doubles when full: at 10M accounts that is a 1.3 GB copy on the writer thread
-//! (a long stall) and up to 2x memory. Chunks never move, so growth costs one chunk allocation,
-//! and memory is at most one partly filled chunk above what is stored.
+//! (a long stall) and up to 2x memory. Chunks never move, so growth costs one chunk mapping, and
+//! memory is at most one partly filled chunk above what is stored. Chunks are `ZeroedSlice`s
+//! (huge-page-advised anonymous mappings).
+
+use crate::zeroed::ZeroedSlice;
+use bytemuck::Pod;
 
 /// Elements per chunk. A power of two so that indexing is a shift and a mask.
 pub const CHUNK_LEN: usize = 1 << 16;
 const CHUNK_SHIFT: u32 = CHUNK_LEN.trailing_zeros();
 
-#[derive(Debug, Default, Clone)]
-pub struct ChunkedVec<T> {
-    chunks: Vec<Vec<T>>,
+#[derive(Debug)]
+pub struct ChunkedVec<T: Pod> {
+    chunks: Vec<ZeroedSlice<T>>,
     len: usize,
 }
 
-impl<T: Copy> ChunkedVec<T> {
+impl<T: Pod> Default for ChunkedVec<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Pod> ChunkedVec<T> {
     #[must_use]
     pub fn new() -> Self {
         Self { chunks: Vec::new(), len: 0 }
@@ -30,20 +40,26 @@ impl<T: Copy> ChunkedVec<T> {
         let index = self.len;
         let chunk = index >> CHUNK_SHIFT;
         if chunk == self.chunks.len() {
-            self.chunks.push(Vec::with_capacity(CHUNK_LEN));
+            self.chunks.push(ZeroedSlice::allocate(CHUNK_LEN));
         }
-        self.chunks[chunk].push(value);
+        self.chunks[chunk][index & (CHUNK_LEN - 1)] = value;
         self.len += 1;
         index
     }
 
     #[must_use]
     pub fn get(&self, index: usize) -> Option<&T> {
+        if index >= self.len {
+            return None;
+        }
         self.chunks.get(index >> CHUNK_SHIFT)?.get(index & (CHUNK_LEN - 1))
     }
 
     #[must_use]
     pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        if index >= self.len {
+            return None;
+        }
         self.chunks.get_mut(index >> CHUNK_SHIFT)?.get_mut(index & (CHUNK_LEN - 1))
     }
 
@@ -52,24 +68,21 @@ impl<T: Copy> ChunkedVec<T> {
         if len >= self.len {
             return;
         }
-        let chunks_kept = len.div_ceil(CHUNK_LEN);
-        self.chunks.truncate(chunks_kept);
-        if let Some(last) = self.chunks.last_mut() {
-            let in_last = len - (chunks_kept - 1) * CHUNK_LEN;
-            last.truncate(in_last);
-        }
+        // Elements past `len` in the last kept chunk stay in memory but are unreachable: `get`
+        // checks `len`, and `push` overwrites them.
+        self.chunks.truncate(len.div_ceil(CHUNK_LEN));
         self.len = len;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|c| c.iter())
+        self.chunks.iter().flat_map(|c| c.iter()).take(self.len)
     }
 
     /// Bytes allocated for elements (capacity, not length): what the process holds.
     #[must_use]
     pub fn allocated_bytes(&self) -> usize {
-        self.chunks.len() * CHUNK_LEN * std::mem::size_of::<T>()
-            + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+        self.chunks.iter().map(ZeroedSlice::mapped_bytes).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<ZeroedSlice<T>>()
     }
 }
 
@@ -79,11 +92,11 @@ mod tests {
 
     #[test]
     fn push_get_and_truncate_across_chunk_boundaries() {
-        let mut v = ChunkedVec::new();
+        let mut v: ChunkedVec<u64> = ChunkedVec::new();
         for i in 0..(CHUNK_LEN * 2 + 5) {
-            assert_eq!(v.push(i), i);
+            assert_eq!(v.push(i as u64), i);
         }
-        assert_eq!(v.get(CHUNK_LEN + 3), Some(&(CHUNK_LEN + 3)));
+        assert_eq!(v.get(CHUNK_LEN + 3), Some(&(CHUNK_LEN as u64 + 3)));
         v.truncate(CHUNK_LEN);
         assert_eq!(v.len(), CHUNK_LEN);
         assert_eq!(v.get(CHUNK_LEN), None);

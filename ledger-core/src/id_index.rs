@@ -18,16 +18,43 @@
 //! Linear probing. Ids are client-chosen, so the hash is seeded at random per process; nothing
 //! iterates this table, so the seed never reaches state, files or replies.
 
+use crate::zeroed::ZeroedSlice;
 use foldhash::fast::RandomState;
 use std::hash::BuildHasher;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Slot {
-    key: [u64; 2],
-    value: u64,
+/// Per-process random seeds for `hash_key`, drawn once from foldhash's seeded state.
+#[derive(Clone, Copy, Debug)]
+struct Seeds([u64; 2]);
+
+impl Default for Seeds {
+    fn default() -> Self {
+        let state = RandomState::default();
+        // `| 1`: an odd multiplier keeps every input bit in play.
+        Self([state.hash_one(0x5eed_u64) | 1, state.hash_one(0xcafe_u64) | 1])
+    }
 }
 
+/// A folded 64x64->128 multiply of the two key halves with the seeds: one multiplication per
+/// key, which is all a uniformly mixed, seed-dependent slot choice needs (the construction of
+/// foldhash and wyhash). A generic `Hasher` would feed the length and each half separately.
+#[inline]
+#[expect(clippy::cast_possible_truncation, reason = "folding the 128-bit product into 64 bits")]
+fn hash_key(seeds: Seeds, key: [u64; 2]) -> u64 {
+    let product = u128::from(key[0] ^ seeds.0[0]) * u128::from(key[1] ^ seeds.0[1]);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// `[key_low, key_high, value]`: plain data in a `ZeroedSlice` (all-zero = empty), so a large,
+/// pre-sized or freshly grown table costs no memory until slots are written.
+type Slot = [u64; 3];
+
 const _: () = assert!(std::mem::size_of::<Slot>() == 24);
+const EMPTY_SLOT: Slot = [0; 3];
+
+#[inline]
+fn slot_key(slot: &Slot) -> [u64; 2] {
+    [slot[0], slot[1]]
+}
 
 const EMPTY: [u64; 2] = [0, 0];
 const CAPACITY_MIN: usize = 16;
@@ -39,9 +66,9 @@ const fn split(id: u128) -> [u64; 2] {
 
 #[derive(Debug)]
 pub struct IdIndex {
-    slots: Vec<Slot>,
+    slots: ZeroedSlice<Slot>,
     len: usize,
-    hasher: RandomState,
+    seeds: Seeds,
 }
 
 impl Default for IdIndex {
@@ -55,14 +82,14 @@ impl IdIndex {
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
         let slots = (capacity.saturating_mul(4) / 3 + 1).max(CAPACITY_MIN);
-        Self { slots: vec![Slot::default(); slots], len: 0, hasher: RandomState::default() }
+        Self { slots: ZeroedSlice::allocate(slots), len: 0, seeds: Seeds::default() }
     }
 
     /// The home slot of a key: the hash scaled onto `0..slots` (multiply-shift).
     #[inline]
     #[expect(clippy::cast_possible_truncation, reason = "the product's high half is < slots.len()")]
     fn home(&self, key: [u64; 2]) -> usize {
-        let hash = self.hasher.hash_one(key);
+        let hash = hash_key(self.seeds, key);
         ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
     }
 
@@ -76,7 +103,7 @@ impl IdIndex {
     fn probe(&self, key: [u64; 2]) -> (usize, bool) {
         let mut slot = self.home(key);
         loop {
-            let k = self.slots[slot].key;
+            let k = slot_key(&self.slots[slot]);
             if k == key {
                 return (slot, true);
             }
@@ -95,7 +122,7 @@ impl IdIndex {
             return None;
         }
         match self.probe(key) {
-            (slot, true) => Some(self.slots[slot].value),
+            (slot, true) => Some(self.slots[slot][2]),
             (_, false) => None,
         }
     }
@@ -119,7 +146,7 @@ impl IdIndex {
         }
         let (slot, found) = self.probe(key);
         debug_assert!(!found, "id inserted twice");
-        self.slots[slot] = Slot { key, value };
+        self.slots[slot] = [key[0], key[1], value];
         self.len += 1;
     }
 
@@ -131,7 +158,7 @@ impl IdIndex {
             return None;
         }
         match self.probe(key) {
-            (slot, true) => Some(std::mem::replace(&mut self.slots[slot].value, value)),
+            (slot, true) => Some(std::mem::replace(&mut self.slots[slot][2], value)),
             (_, false) => None,
         }
     }
@@ -147,14 +174,14 @@ impl IdIndex {
         if !found {
             return None;
         }
-        let value = self.slots[hole].value;
+        let value = self.slots[hole][2];
         let mut slot = self.next(hole);
         loop {
             let entry = self.slots[slot];
-            if entry.key == EMPTY {
+            if slot_key(&entry) == EMPTY {
                 break;
             }
-            let home = self.home(entry.key);
+            let home = self.home(slot_key(&entry));
             // The entry may move into the hole unless its home lies cyclically in (hole, slot].
             let stays = if hole <= slot { hole < home && home <= slot } else { hole < home || home <= slot };
             if !stays {
@@ -163,17 +190,17 @@ impl IdIndex {
             }
             slot = self.next(slot);
         }
-        self.slots[hole] = Slot::default();
+        self.slots[hole] = EMPTY_SLOT;
         self.len -= 1;
         Some(value)
     }
 
     fn grow(&mut self) {
         let capacity = self.slots.len() + self.slots.len() / 2;
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); capacity]);
-        for entry in old.into_iter().filter(|e| e.key != EMPTY) {
-            let (slot, _) = self.probe(entry.key);
-            self.slots[slot] = entry;
+        let old = std::mem::replace(&mut self.slots, ZeroedSlice::allocate(capacity));
+        for entry in old.iter().filter(|e| slot_key(e) != EMPTY) {
+            let (slot, _) = self.probe(slot_key(entry));
+            self.slots[slot] = *entry;
         }
     }
 
@@ -190,7 +217,7 @@ impl IdIndex {
     /// Bytes the table has allocated.
     #[must_use]
     pub fn allocated_bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<Slot>()
+        self.slots.mapped_bytes()
     }
 }
 

@@ -22,6 +22,7 @@ pub mod result;
 pub mod transfer;
 pub mod transfer_store;
 pub mod writer;
+mod zeroed;
 
 pub use account::{ACCOUNT_SIZE, Account, AccountFlags};
 pub use ledger::{BatchError, BatchResults, Events, Ledger, MemoryUsage, TransferState};

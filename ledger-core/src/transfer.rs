@@ -44,7 +44,10 @@ const _: () = assert!(std::mem::size_of::<Transfer>() == TRANSFER_SIZE);
 pub const AMOUNT_MAX: u128 = u128::MAX;
 
 /// Flags of a transfer. Bits not named here are reserved and must be zero.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, bytemuck::Pod, bytemuck::Zeroable,
+)]
+#[repr(transparent)]
 pub struct TransferFlags(pub u16);
 
 impl TransferFlags {
@@ -130,7 +133,11 @@ impl std::ops::BitOr for TransferFlags {
 
 /// One transfer, as submitted (timestamp 0) or as stored (timestamp assigned, and for post/void
 /// the account ids, ledger, code and effective amount filled in from the pending transfer).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// `repr(C)` with fields in layout order: the in-memory record has no padding (the size assert
+/// below) and can live in zero-initialised tables (`bytemuck::Pod`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
 pub struct Transfer {
     pub id: u128,
     pub debit_account_id: u128,
