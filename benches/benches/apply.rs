@@ -42,7 +42,9 @@ fn run(c: &mut Criterion, name: &str, accounts: u64, choice: AccountChoice, shap
                 }
                 now += 1_000_000;
                 let start = Instant::now();
-                ledger.apply(now, Events::CreateTransfers(&batch), &mut results).expect("batch within limits");
+                ledger
+                    .apply(now, Events::CreateTransfers(&batch), &mut results)
+                    .expect("batch within limits");
                 elapsed += start.elapsed();
                 assert!(results.transfers.is_empty(), "benchmark transfers must all succeed");
             }
@@ -55,7 +57,13 @@ fn run(c: &mut Criterion, name: &str, accounts: u64, choice: AccountChoice, shap
 fn apply_benches(c: &mut Criterion) {
     run(c, "uniform_10k_accounts", 10_000, AccountChoice::Uniform, Shape::SinglePhase);
     run(c, "uniform_1m_accounts", 1_000_000, AccountChoice::Uniform, Shape::SinglePhase);
-    run(c, "hot_90pct_on_10_accounts", 10_000, AccountChoice::Hot { hot: 10, percent: 90 }, Shape::SinglePhase);
+    run(
+        c,
+        "hot_90pct_on_10_accounts",
+        10_000,
+        AccountChoice::Hot { hot: 10, percent: 90 },
+        Shape::SinglePhase,
+    );
     run(c, "two_phase_10k_accounts", 10_000, AccountChoice::Uniform, Shape::TwoPhase);
     run(c, "linked_chains_of_4_10k_accounts", 10_000, AccountChoice::Uniform, Shape::Linked4);
 }

@@ -4,6 +4,7 @@
 //! (sequential) like TigerBeetle's recommended ids; accounts are drawn uniformly or from a small
 //! hot set.
 
+use ledger_core::transfer_store::TransferStore;
 use ledger_core::{Account, Ledger, Transfer, TransferFlags};
 
 /// The ledger every workload books into.
@@ -44,7 +45,7 @@ pub enum AccountChoice {
 }
 
 /// Creates accounts with ids `1..=count` (no balance limits, so no transfer fails).
-pub fn open_accounts(ledger: &mut Ledger, count: u64) {
+pub fn open_accounts<S: TransferStore>(ledger: &mut Ledger<S>, count: u64) {
     let mut next = 1_u128;
     let mut now = 1_u64;
     while next <= u128::from(count) {

@@ -7,7 +7,10 @@
 //! append-only file (read back with one `pread` on the rare path) for large ones.
 
 use crate::chunked::ChunkedVec;
-use crate::transfer::Transfer;
+use crate::transfer::{TRANSFER_SIZE, Transfer};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 /// Position of a transfer record in its store, in acceptance order.
 pub type TransferLocator = u64;
@@ -27,6 +30,11 @@ pub trait TransferStore {
     fn resident_bytes(&self) -> usize;
     /// Visits every record in acceptance order (state hashing, snapshots).
     fn for_each(&self, visit: &mut dyn FnMut(&Transfer));
+    /// Hands buffered records to durable-ish storage (one write per batch, never per event).
+    /// The memory store has nothing to do.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// All records in memory, in chunks that never move.
@@ -69,5 +77,164 @@ impl TransferStore for MemoryTransferStore {
 
     fn for_each(&self, visit: &mut dyn FnMut(&Transfer)) {
         self.records.iter().for_each(visit);
+    }
+}
+
+/// Records in an append-only file of 128-byte records (`docs/formats.md`), in acceptance order:
+/// record `n` sits at byte `n * 128`. Appends collect in a buffer that `flush` writes with one
+/// `write` per batch; reads of flushed records are one `pread` each, which only the rare
+/// duplicate path and client lookups need. So a remembered transfer costs its 24-byte index slot
+/// in memory, not its record.
+///
+/// The file is derived data: the WAL and snapshots are the system of record, and recovery
+/// rebuilds or truncates this file to match them. No `fsync` here for that reason.
+#[derive(Debug)]
+pub struct FileTransferStore {
+    path: PathBuf,
+    file: File,
+    /// Records in the file.
+    flushed: u64,
+    /// Encoded records not yet written, in order after `flushed`.
+    buffer: Vec<u8>,
+    /// A failed write leaves the store unusable rather than silently short (the page cache may
+    /// have dropped what it had; retrying as if nothing happened could hide a hole).
+    failed: bool,
+}
+
+impl FileTransferStore {
+    /// Creates (or truncates) the record file at `path`.
+    pub fn create(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path)?;
+        Ok(Self { path, file, flushed: 0, buffer: Vec::new(), failed: false })
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl TransferStore for FileTransferStore {
+    fn append(&mut self, transfer: &Transfer) -> TransferLocator {
+        let locator = self.len();
+        self.buffer.extend_from_slice(&transfer.to_bytes());
+        locator
+    }
+
+    fn get(&self, locator: TransferLocator) -> Option<Transfer> {
+        let mut record = [0_u8; TRANSFER_SIZE];
+        if locator >= self.flushed {
+            let start = usize::try_from(locator - self.flushed).ok()?.checked_mul(TRANSFER_SIZE)?;
+            record.copy_from_slice(self.buffer.get(start..start + TRANSFER_SIZE)?);
+        } else {
+            // An I/O error on a record we wrote means the disk lost data: report "absent" to the
+            // caller's assertion rather than inventing a record.
+            self.file.read_exact_at(&mut record, locator * TRANSFER_SIZE as u64).ok()?;
+        }
+        Some(Transfer::from_bytes(&record))
+    }
+
+    fn len(&self) -> u64 {
+        self.flushed + (self.buffer.len() / TRANSFER_SIZE) as u64
+    }
+
+    fn truncate(&mut self, len: u64) {
+        // Rollback only ever drops records of the current batch, which are still buffered.
+        assert!(len >= self.flushed, "cannot roll back records already written");
+        let keep = usize::try_from(len - self.flushed).unwrap_or(usize::MAX).saturating_mul(TRANSFER_SIZE);
+        self.buffer.truncate(keep);
+    }
+
+    fn resident_bytes(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn for_each(&self, visit: &mut dyn FnMut(&Transfer)) {
+        const RECORDS_PER_READ: u64 = 8192;
+        let mut chunk = vec![0_u8; RECORDS_PER_READ as usize * TRANSFER_SIZE];
+        let mut record = [0_u8; TRANSFER_SIZE];
+        let mut next = 0_u64;
+        while next < self.flushed {
+            let count = (self.flushed - next).min(RECORDS_PER_READ);
+            let bytes = &mut chunk[..count as usize * TRANSFER_SIZE];
+            // Positioned reads: the file cursor is shared and never relied upon.
+            if self.file.read_exact_at(bytes, next * TRANSFER_SIZE as u64).is_err() {
+                return;
+            }
+            for encoded in bytes.chunks_exact(TRANSFER_SIZE) {
+                record.copy_from_slice(encoded);
+                visit(&Transfer::from_bytes(&record));
+            }
+            next += count;
+        }
+        for encoded in self.buffer.chunks_exact(TRANSFER_SIZE) {
+            record.copy_from_slice(encoded);
+            visit(&Transfer::from_bytes(&record));
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed {
+            return Err(std::io::Error::other(format!("{}: an earlier write failed", self.path.display())));
+        }
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let offset = self.flushed * TRANSFER_SIZE as u64;
+        if let Err(e) = self.file.write_all_at(&self.buffer, offset) {
+            self.failed = true;
+            return Err(e);
+        }
+        self.flushed += (self.buffer.len() / TRANSFER_SIZE) as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transfer(id: u128) -> Transfer {
+        Transfer { id, amount: id * 10, ledger: 1, code: 1, ..Transfer::default() }
+    }
+
+    fn scratch_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("ledger-core-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn file_store_reads_back_buffered_and_flushed_records() {
+        let path = scratch_path("store-roundtrip");
+        let mut store = FileTransferStore::create(&path).expect("create");
+        assert_eq!(store.append(&transfer(1)), 0);
+        assert_eq!(store.append(&transfer(2)), 1);
+        assert_eq!(store.get(1), Some(transfer(2)), "served from the buffer");
+        store.flush().expect("flush");
+        assert!(store.resident_bytes() >= 2 * TRANSFER_SIZE);
+        assert_eq!(store.append(&transfer(3)), 2);
+        assert_eq!(store.get(0), Some(transfer(1)), "served from the file");
+        assert_eq!(store.get(2), Some(transfer(3)));
+        assert_eq!(store.get(3), None);
+        store.truncate(2);
+        assert_eq!(store.len(), 2);
+        let mut seen = Vec::new();
+        store.for_each(&mut |t| seen.push(t.id));
+        store.for_each(&mut |t| seen.push(t.id));
+        assert_eq!(seen, [1, 2, 1, 2]);
+        assert_eq!(std::fs::metadata(&path).expect("file").len(), 2 * TRANSFER_SIZE as u64);
+        std::fs::remove_file(&path).expect("cleanup");
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot roll back records already written")]
+    fn file_store_refuses_to_roll_back_written_records() {
+        let path = scratch_path("store-rollback");
+        let mut store = FileTransferStore::create(&path).expect("create");
+        store.append(&transfer(1));
+        store.flush().expect("flush");
+        let _ = std::fs::remove_file(&path);
+        store.truncate(0);
     }
 }

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::ledger::{BatchError, BatchResults, Events, Ledger};
 use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use crate::transfer::Transfer;
+use crate::transfer_store::{MemoryTransferStore, TransferStore};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -46,6 +47,9 @@ pub enum Reply {
     StateHash([u8; 32]),
     /// The batch was refused as a whole; nothing changed.
     Rejected(BatchError),
+    /// The writer hit an unrecoverable storage error after applying the batch and has stopped;
+    /// the batch must be treated as not durable.
+    Fatal(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -61,11 +65,11 @@ struct Request {
     reply: Sender<Reply>,
 }
 
-/// Handle to the writer thread. Dropping every handle's sender stops the thread.
+/// Handle to the writer thread. Dropping the handle stops the thread after the queued work.
 #[derive(Debug)]
-pub struct Writer {
+pub struct Writer<S: TransferStore + Send + 'static = MemoryTransferStore> {
     sender: Option<Sender<Request>>,
-    thread: Option<JoinHandle<Ledger>>,
+    thread: Option<JoinHandle<Ledger<S>>>,
 }
 
 impl std::fmt::Debug for Request {
@@ -74,9 +78,9 @@ impl std::fmt::Debug for Request {
     }
 }
 
-impl Writer {
+impl<S: TransferStore + Send + 'static> Writer<S> {
     /// Starts the writer thread with `ledger` as its state.
-    pub fn spawn(ledger: Ledger, clock: impl Clock) -> std::io::Result<Self> {
+    pub fn spawn(ledger: Ledger<S>, clock: impl Clock) -> std::io::Result<Self> {
         let (sender, receiver) = bounded(WRITER_QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -109,13 +113,13 @@ impl Writer {
     }
 
     /// Stops accepting requests, lets the writer finish what is queued, and returns the state.
-    pub fn shutdown(mut self) -> Option<Ledger> {
+    pub fn shutdown(mut self) -> Option<Ledger<S>> {
         self.sender = None;
         self.thread.take().and_then(|t| t.join().ok())
     }
 }
 
-impl Drop for Writer {
+impl<S: TransferStore + Send + 'static> Drop for Writer<S> {
     fn drop(&mut self) {
         self.sender = None;
         if let Some(thread) = self.thread.take() {
@@ -125,7 +129,11 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut ledger: Ledger, mut clock: impl Clock, receiver: &Receiver<Request>) -> Ledger {
+fn run<S: TransferStore>(
+    mut ledger: Ledger<S>,
+    mut clock: impl Clock,
+    receiver: &Receiver<Request>,
+) -> Ledger<S> {
     let mut results = BatchResults::with_capacity(crate::limits::BATCH_EVENTS_MAX);
     loop {
         let wait = match ledger.next_expiry() {
@@ -146,14 +154,25 @@ fn run(mut ledger: Ledger, mut clock: impl Clock, receiver: &Receiver<Request>) 
             }
             Err(RecvTimeoutError::Disconnected) => return ledger,
         };
-        let reply = execute(&mut ledger, &mut clock, request.command, &mut results);
+        let mut reply = execute(&mut ledger, &mut clock, request.command, &mut results);
+        let fatal = match ledger.flush_transfer_store() {
+            Ok(()) => None,
+            Err(e) => Some(format!("writing transfer records failed: {e}")),
+        };
+        if let Some(message) = &fatal {
+            reply = Reply::Fatal(message.clone());
+        }
         // The requester may have given up waiting; its loss, the batch is applied either way.
         let _ = request.reply.send(reply);
+        if fatal.is_some() {
+            // Stop: nothing after a failed write can be trusted. Queued requests see `Stopped`.
+            return ledger;
+        }
     }
 }
 
-fn execute(
-    ledger: &mut Ledger,
+fn execute<S: TransferStore>(
+    ledger: &mut Ledger<S>,
     clock: &mut impl Clock,
     command: Command,
     results: &mut BatchResults,

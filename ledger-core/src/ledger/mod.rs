@@ -318,6 +318,12 @@ impl<S: TransferStore> Ledger<S> {
         &self.transfers
     }
 
+    /// Writes the transfer records buffered by this batch to the store (one write per batch).
+    /// An error is fatal for the writer: the store cannot be trusted to be complete.
+    pub fn flush_transfer_store(&mut self) -> std::io::Result<()> {
+        self.transfers.flush()
+    }
+
     /// The earliest deadline of a live pending transfer: when the writer should pulse next.
     #[must_use]
     pub fn next_expiry(&self) -> Option<u64> {
