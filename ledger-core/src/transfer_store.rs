@@ -151,13 +151,14 @@ impl TransferStore for FileTransferStore {
     }
 
     fn for_each(&self, visit: &mut dyn FnMut(&Transfer)) {
-        const RECORDS_PER_READ: u64 = 8192;
-        let mut chunk = vec![0_u8; RECORDS_PER_READ as usize * TRANSFER_SIZE];
+        const RECORDS_PER_READ: usize = 8192;
+        let mut chunk = vec![0_u8; RECORDS_PER_READ * TRANSFER_SIZE];
         let mut record = [0_u8; TRANSFER_SIZE];
         let mut next = 0_u64;
         while next < self.flushed {
-            let count = (self.flushed - next).min(RECORDS_PER_READ);
-            let bytes = &mut chunk[..count as usize * TRANSFER_SIZE];
+            let count =
+                usize::try_from(self.flushed - next).map_or(RECORDS_PER_READ, |n| n.min(RECORDS_PER_READ));
+            let bytes = &mut chunk[..count * TRANSFER_SIZE];
             // Positioned reads: the file cursor is shared and never relied upon.
             if self.file.read_exact_at(bytes, next * TRANSFER_SIZE as u64).is_err() {
                 return;
@@ -166,7 +167,7 @@ impl TransferStore for FileTransferStore {
                 record.copy_from_slice(encoded);
                 visit(&Transfer::from_bytes(&record));
             }
-            next += count;
+            next += count as u64;
         }
         for encoded in self.buffer.chunks_exact(TRANSFER_SIZE) {
             record.copy_from_slice(encoded);
