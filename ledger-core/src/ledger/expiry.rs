@@ -19,6 +19,13 @@ pub(super) fn deadline(pending: &Transfer) -> u64 {
     pending.timestamp + u64::from(pending.timeout) * NANOS_PER_SECOND
 }
 
+/// Whether a queue entry `(due, id)` still stands for the live pending transfer `pending`: a
+/// rolled-back pending transfer may have been re-created under the same id with another timeout
+/// (or none).
+fn is_due_entry(pending: &Transfer, due: u64) -> bool {
+    pending.timeout > 0 && deadline(pending) == due
+}
+
 /// Deadlines in (deadline, id) order: a min-heap. Entries are never removed early; when one fires
 /// it is checked against the live pending set, so a transfer posted, voided or rolled back before
 /// its deadline is simply skipped.
@@ -55,7 +62,7 @@ impl<S: TransferStore> Ledger<S> {
             }
             self.expiry.heap.pop();
             let Some(pending) = self.pending.get(&id).copied() else { continue };
-            if deadline(&pending) != due {
+            if !is_due_entry(&pending, due) {
                 continue;
             }
             self.pending.remove(&id);
@@ -69,9 +76,16 @@ impl<S: TransferStore> Ledger<S> {
         // book where most pending transfers are posted early; rebuild when they dominate.
         if self.expiry.len() > 1024 && self.expiry.len() > 2 * self.pending.len() {
             let pending = &self.pending;
-            self.expiry.heap.retain(|Reverse((due, id))| {
-                pending.get(id).is_some_and(|p| p.timeout > 0 && deadline(p) == *due)
-            });
+            self.expiry
+                .heap
+                .retain(|Reverse((due, id))| pending.get(id).is_some_and(|p| is_due_entry(p, *due)));
+        }
+        // Keep the head live, so that `next_expiry` names a deadline that will really fire.
+        while let Some(Reverse((due, id))) = self.expiry.heap.peek().copied() {
+            if self.pending.get(&id).is_some_and(|p| is_due_entry(p, due)) {
+                break;
+            }
+            self.expiry.heap.pop();
         }
     }
 

@@ -367,10 +367,13 @@ impl<S: TransferStore> Ledger<S> {
                 chain_failed = false;
                 self.undo.begin();
             }
-            let result = if chain_failed {
-                R::LINKED_EVENT_FAILED
-            } else if linked && index + 1 == count {
+            // A chain still open at the end of the batch fails on its last event, whatever
+            // happened earlier in it.
+            let closes_batch_open = linked && index + 1 == count;
+            let result = if closes_batch_open {
                 R::LINKED_EVENT_CHAIN_OPEN
+            } else if chain_failed {
+                R::LINKED_EVENT_FAILED
             } else {
                 create(self, event, timestamp)
             };
@@ -392,7 +395,7 @@ impl<S: TransferStore> Ledger<S> {
                     self.burn_transfer_id(event.id());
                 }
             }
-            if !linked {
+            if !linked || closes_batch_open {
                 if chain_start.is_some() && !chain_failed {
                     self.undo.commit();
                 }
