@@ -12,8 +12,8 @@ use ledger_benches::{AccountChoice, TransferWorkload, open_accounts};
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger, LedgerConfig, Transfer};
 use std::time::{Duration, Instant};
 
-/// More than one benchmark function applies (about 40M transfers at 5M/s for 8 s).
-const TRANSFERS_PRESIZED: usize = 64_000_000;
+/// More than one benchmark function applies (warm-up and 5 s of measurement at ~5M/s).
+const TRANSFERS_PRESIZED: usize = 40_000_000;
 
 #[derive(Clone, Copy)]
 enum Shape {
@@ -26,12 +26,14 @@ fn run(c: &mut Criterion, name: &str, accounts: u64, choice: AccountChoice, shap
     let mut group = c.benchmark_group("apply");
     group.throughput(Throughput::Elements(BATCH_EVENTS_MAX as u64));
     group.sample_size(20);
-    group.measurement_time(Duration::from_secs(8));
+    group.measurement_time(Duration::from_secs(5));
+    group.warm_up_time(Duration::from_secs(1));
     let mut ledger = Ledger::new(LedgerConfig {
         accounts_initial_capacity: usize::try_from(accounts).unwrap_or(0),
         transfers_initial_capacity: TRANSFERS_PRESIZED,
         ..LedgerConfig::default()
     });
+    ledger.prefault_indexes();
     open_accounts(&mut ledger, accounts);
     let mut workload = TransferWorkload::new(accounts, choice, 42);
     let mut batch: Vec<Transfer> = Vec::with_capacity(BATCH_EVENTS_MAX);

@@ -13,6 +13,7 @@ fn main() {
     let capacity = usize::try_from(args.get(2).copied().unwrap_or(0)).unwrap_or(0);
     let mut ledger =
         Ledger::new(LedgerConfig { transfers_initial_capacity: capacity, ..LedgerConfig::default() });
+    ledger.prefault_indexes();
     open_accounts(&mut ledger, accounts);
     let mut workload = TransferWorkload::new(accounts, AccountChoice::Uniform, 7);
     let mut batch = Vec::with_capacity(BATCH_EVENTS_MAX);

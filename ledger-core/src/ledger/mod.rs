@@ -318,6 +318,14 @@ impl<S: TransferStore> Ledger<S> {
         &self.transfers
     }
 
+    /// Backs the pre-sized id indexes with memory now (see `IdIndex::prefault`): a deployment
+    /// that sizes its indexes from configuration pays the page faults at start-up instead of as
+    /// latency spikes on the write path.
+    pub fn prefault_indexes(&mut self) {
+        self.account_index.prefault();
+        self.transfer_index.prefault();
+    }
+
     /// Writes the transfer records buffered by this batch to the store (one write per batch).
     /// An error is fatal for the writer: the store cannot be trusted to be complete.
     pub fn flush_transfer_store(&mut self) -> std::io::Result<()> {
