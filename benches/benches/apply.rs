@@ -4,11 +4,14 @@
 //! id index holds tens of millions of ids by the end, as in production. The index is pre-sized
 //! (`transfers_initial_capacity`) as a production deployment sizes it from configuration, so the
 //! figures are the steady state without rehash stalls; `apply-profile` measures growth too.
-//! Batch generation is outside the timed region (`iter_custom`).
+//! Transfer records go to a `FileTransferStore` (as in production: records on disk, only the
+//! index slot in memory); its one write per batch is outside the timed region, as is batch
+//! generation (`iter_custom`). The write is the durability layer's cost, measured there.
 //! Run: `cargo bench -p ledger-benches --bench apply`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ledger_benches::{AccountChoice, TransferWorkload, open_accounts};
+use ledger_core::transfer_store::FileTransferStore;
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger, LedgerConfig, Transfer};
 use std::time::{Duration, Instant};
 
@@ -28,11 +31,14 @@ fn run(c: &mut Criterion, name: &str, accounts: u64, choice: AccountChoice, shap
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(5));
     group.warm_up_time(Duration::from_secs(1));
-    let mut ledger = Ledger::new(LedgerConfig {
+    let path = std::env::temp_dir().join(format!("ledger-bench-{}-{name}.transfers", std::process::id()));
+    let store = FileTransferStore::create(&path).expect("create the transfer record file");
+    let config = LedgerConfig {
         accounts_initial_capacity: usize::try_from(accounts).unwrap_or(0),
         transfers_initial_capacity: TRANSFERS_PRESIZED,
         ..LedgerConfig::default()
-    });
+    };
+    let mut ledger = Ledger::with_store(config, store);
     ledger.prefault_indexes();
     open_accounts(&mut ledger, accounts);
     let mut workload = TransferWorkload::new(accounts, choice, 42);
@@ -58,12 +64,15 @@ fn run(c: &mut Criterion, name: &str, accounts: u64, choice: AccountChoice, shap
                     .apply(now, Events::CreateTransfers(&batch), &mut results)
                     .expect("batch within limits");
                 elapsed += start.elapsed();
+                ledger.flush_transfer_store().expect("write transfer records");
                 assert!(results.transfers.is_empty(), "benchmark transfers must all succeed");
             }
             elapsed
         });
     });
     group.finish();
+    drop(ledger);
+    let _ = std::fs::remove_file(&path);
 }
 
 fn apply_benches(c: &mut Criterion) {

@@ -40,7 +40,9 @@ impl<T: Pod> ChunkedVec<T> {
         let index = self.len;
         let chunk = index >> CHUNK_SHIFT;
         if chunk == self.chunks.len() {
-            self.chunks.push(ZeroedSlice::allocate(CHUNK_LEN));
+            // The first chunk stays on 4 KiB pages: most ledgers in tests are tiny, and a huge
+            // page would be zeroed in full on their first write. Big tables get huge pages.
+            self.chunks.push(ZeroedSlice::allocate_with_huge_pages(CHUNK_LEN, chunk > 0));
         }
         self.chunks[chunk][index & (CHUNK_LEN - 1)] = value;
         self.len += 1;

@@ -29,24 +29,32 @@ impl<T: Pod> std::fmt::Debug for ZeroedSlice<T> {
 impl<T: Pod> ZeroedSlice<T> {
     /// Maps `len` zeroed elements. Fails only if the kernel refuses the mapping (out of address
     /// space or over the overcommit limit), which callers treat as out-of-memory.
-    pub fn new(len: usize) -> std::io::Result<Self> {
+    /// `huge_pages: false` skips the huge-page advice, for tables that are usually small (the
+    /// kernel would otherwise zero 2 MiB on the first write to a tiny ledger).
+    pub fn with_huge_pages(len: usize, huge_pages: bool) -> std::io::Result<Self> {
         let bytes = len.checked_mul(std::mem::size_of::<T>()).ok_or(std::io::ErrorKind::OutOfMemory)?;
         if bytes == 0 {
             return Ok(Self { map: None, len, _element: PhantomData });
         }
         let map = MmapOptions::new().len(bytes).map_anon()?;
-        if bytes >= HUGE_PAGE_ADVICE_MIN_BYTES {
+        if huge_pages && bytes >= HUGE_PAGE_ADVICE_MIN_BYTES {
             // Advice only: where transparent huge pages are off, base pages work the same.
             let _ = map.advise(Advice::HugePage);
         }
         Ok(Self { map: Some(map), len, _element: PhantomData })
     }
 
-    /// Like `new`, for the engine's own tables: failing to map memory for state that must grow
+    /// Like `with_huge_pages` (advised), for the engine's own tables: failing to map memory for state that must grow
     /// is out-of-memory, which the process cannot recover from (as `Vec` would abort).
     #[must_use]
     pub fn allocate(len: usize) -> Self {
-        match Self::new(len) {
+        Self::allocate_with_huge_pages(len, true)
+    }
+
+    /// `allocate` with the choice of `with_huge_pages`.
+    #[must_use]
+    pub fn allocate_with_huge_pages(len: usize, huge_pages: bool) -> Self {
+        match Self::with_huge_pages(len, huge_pages) {
             Ok(slice) => slice,
             Err(e) => panic!("cannot map {len} elements of {} bytes: {e}", std::mem::size_of::<T>()),
         }
