@@ -47,6 +47,9 @@ pub enum Reply {
     StateHash([u8; 32]),
     /// The batch was refused as a whole; nothing changed.
     Rejected(BatchError),
+    /// The write was refused for now, with nothing changed (for example: the disk is full); the
+    /// same request may succeed later.
+    Unavailable(String),
     /// The writer hit an unrecoverable storage error after applying the batch and has stopped;
     /// the batch must be treated as not durable.
     Fatal(String),
