@@ -1,0 +1,564 @@
+//! `DurableWriter`: the single writer with group commit.
+//!
+//! Two threads. The *writer* owns the `Ledger`: it applies each request's batch as it arrives,
+//! appends the batch's WAL record to the current group, and keeps the reply. The *WAL thread*
+//! owns the `WalWriter`: it writes a whole group with one write and one `fdatasync`, and only
+//! then sends the group's replies. While one group is being synced, the writer goes on applying
+//! and collects the next group, so the sync cost is shared by every batch that arrived during
+//! it. Nothing is answered before its record is durable; a lookup is answered only after
+//! everything applied before it is durable, so no client ever sees state a crash could undo.
+//!
+//! Failure: a failed write or sync stops both threads; every waiting and later request gets
+//! `Reply::Fatal` / `WriterError::Stopped` (fsyncgate: never retry a failed sync). A full disk
+//! (a new segment cannot be preallocated; nothing was written) is not fatal: the WAL thread
+//! retries the same group every second, and meanwhile the writer refuses new writes with
+//! `Reply::Unavailable`, so memory never runs ahead of the disk by more than one group.
+
+use crate::replay::{ReplayBuffers, ReplayError, encode_batch, replay_record};
+use crate::storage::Storage;
+use crate::wal::record::RECORD_BYTES_MAX;
+use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter, recover};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use ledger_core::clock::Clock;
+use ledger_core::transfer_store::TransferStore;
+use ledger_core::writer::{Command, Reply, WriterError};
+use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Requests waiting for the writer (each up to one batch).
+pub const QUEUE_DEPTH: usize = 1024;
+/// The longest the writer sleeps without requests before it checks pending timeouts.
+const IDLE_WAKE_MAX: Duration = Duration::from_secs(1);
+/// How often the WAL thread retries a group while the disk is full.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("recovery needs a fresh ledger (no accounts, no transfers, clock 0)")]
+    LedgerNotFresh,
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error("cannot start the writer threads: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// Why a record could not be replayed into the ledger.
+#[derive(Debug, thiserror::Error)]
+enum VisitError {
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("writing transfer records during replay: {0}")]
+    TransferStore(#[source] std::io::Error),
+}
+
+/// A group of records on its way to disk, with the replies to send once it is durable.
+#[derive(Debug, Default)]
+struct Group {
+    bytes: Vec<u8>,
+    first_op: u64,
+    last_op: u64,
+    last_checksum: u32,
+    replies: Vec<(Sender<Reply>, Reply)>,
+}
+
+#[derive(Debug)]
+enum WalStatus {
+    /// The group is durable and its replies are sent; the emptied group comes back for reuse.
+    Written(Group),
+    /// The disk is full; the WAL thread keeps retrying the group.
+    DiskFull(String),
+    /// Fatal: the WAL thread has stopped.
+    Failed(String),
+}
+
+struct Request {
+    command: Command,
+    reply: Sender<Reply>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request").field("command", &self.command).finish_non_exhaustive()
+    }
+}
+
+/// Handle to a running durable writer. Dropping it drains queued work, makes it durable and
+/// stops both threads.
+#[derive(Debug)]
+pub struct DurableWriter<TS: TransferStore + Send + 'static> {
+    sender: Option<Sender<Request>>,
+    writer: Option<JoinHandle<Ledger<TS>>>,
+}
+
+impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
+    /// Recovers `ledger` (which must be fresh) from the WAL in `storage`, then starts the
+    /// writer and WAL threads. Returns what recovery found (records replayed, a torn tail cut).
+    pub fn open<St>(
+        storage: St,
+        wal_config: WalConfig,
+        mut ledger: Ledger<TS>,
+        clock: impl Clock,
+    ) -> Result<(Self, RecoveryEnd), OpenError>
+    where
+        St: Storage + Send + 'static,
+        St::File: Send,
+    {
+        if ledger.account_count() != 0 || ledger.transfer_count() != 0 || ledger.clock() != 0 {
+            return Err(OpenError::LedgerNotFresh);
+        }
+        let mut buffers = ReplayBuffers::default();
+        let end = recover(&storage, LogPosition::GENESIS, |header, body| -> Result<(), VisitError> {
+            replay_record(&mut ledger, header, body, &mut buffers)?;
+            ledger.flush_transfer_store().map_err(VisitError::TransferStore)
+        })?;
+        let wal = WalWriter::resume(storage, wal_config, end.clone())?;
+        let (sender, requests) = bounded(QUEUE_DEPTH);
+        // One group in flight, one coming back: the writer never blocks on a full channel.
+        let (groups_tx, groups_rx) = bounded::<Group>(1);
+        let (status_tx, status_rx) = bounded::<WalStatus>(2);
+        let wal_thread = std::thread::Builder::new()
+            .name("ledger-wal".into())
+            .spawn(move || run_wal(wal, &groups_rx, &status_tx))
+            .map_err(OpenError::Spawn)?;
+        let state = WriterState {
+            ledger,
+            next_op: end.next_op,
+            last_checksum: end.last_checksum,
+            group: Group::default(),
+            spare: Some(Group::default()),
+            in_flight: false,
+            disk_full: None,
+            results: BatchResults::with_capacity(BATCH_EVENTS_MAX),
+        };
+        let writer = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || run_writer(state, clock, &requests, groups_tx, &status_rx, wal_thread))
+            .map_err(OpenError::Spawn)?;
+        Ok((Self { sender: Some(sender), writer: Some(writer) }, end))
+    }
+
+    /// Queues a command, waiting while the queue is full; the reply arrives once durable.
+    pub fn submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        let (reply, receiver) = bounded(1);
+        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
+        sender.send(Request { command, reply }).map_err(|_| WriterError::Stopped)?;
+        Ok(receiver)
+    }
+
+    /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
+    pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        let (reply, receiver) = bounded(1);
+        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
+        sender.try_send(Request { command, reply }).map_err(|e| match e {
+            TrySendError::Full(_) => WriterError::QueueFull,
+            TrySendError::Disconnected(_) => WriterError::Stopped,
+        })?;
+        Ok(receiver)
+    }
+
+    /// Submits and waits for the durable reply.
+    pub fn call(&self, command: Command) -> Result<Reply, WriterError> {
+        self.submit(command)?.recv().map_err(|_| WriterError::Stopped)
+    }
+
+    /// Stops accepting requests, makes everything applied durable, and returns the state.
+    /// `None` if the writer stopped on a fatal error.
+    pub fn shutdown(mut self) -> Option<Ledger<TS>> {
+        self.sender = None;
+        self.writer.take().and_then(|t| t.join().ok())
+    }
+}
+
+impl<TS: TransferStore + Send + 'static> Drop for DurableWriter<TS> {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(writer) = self.writer.take() {
+            // A panicked writer already reported itself; nothing more to do while dropping.
+            let _ = writer.join();
+        }
+    }
+}
+
+fn run_wal<St: Storage>(mut wal: WalWriter<St>, groups: &Receiver<Group>, status: &Sender<WalStatus>) {
+    for mut group in groups {
+        loop {
+            match wal.write_group(&group.bytes, group.first_op, group.last_op, group.last_checksum) {
+                Ok(()) => {
+                    for (reply, answer) in group.replies.drain(..) {
+                        // A client that gave up waiting loses only its answer.
+                        let _ = reply.send(answer);
+                    }
+                    group.bytes.clear();
+                    if status.send(WalStatus::Written(group)).is_err() {
+                        return;
+                    }
+                    break;
+                }
+                Err(WalError::OutOfSpace { segment, bytes, source }) => {
+                    let message = format!(
+                        "disk full: cannot preallocate {bytes} bytes for WAL segment {segment}: {source}"
+                    );
+                    if status.send(WalStatus::DiskFull(message)).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(DISK_FULL_RETRY);
+                }
+                Err(error) => {
+                    let message = format!("WAL write failed, the ledger has stopped: {error}");
+                    for (reply, _) in group.replies.drain(..) {
+                        let _ = reply.send(Reply::Fatal(message.clone()));
+                    }
+                    let _ = status.send(WalStatus::Failed(message));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+struct WriterState<TS: TransferStore> {
+    ledger: Ledger<TS>,
+    /// Op and chain position of the next record.
+    next_op: u64,
+    last_checksum: u32,
+    /// The group being collected.
+    group: Group,
+    /// An empty group ready to become the next `group` (buffers reused).
+    spare: Option<Group>,
+    /// A group is with the WAL thread.
+    in_flight: bool,
+    disk_full: Option<String>,
+    results: BatchResults,
+}
+
+/// What the writer loop does next.
+enum Step {
+    Continue,
+    Stop,
+}
+
+fn run_writer<TS: TransferStore>(
+    mut state: WriterState<TS>,
+    mut clock: impl Clock,
+    requests: &Receiver<Request>,
+    groups: Sender<Group>,
+    status: &Receiver<WalStatus>,
+    wal_thread: JoinHandle<()>,
+) -> Ledger<TS> {
+    let mut fatal: Option<String> = None;
+    let mut accepting = true;
+    while fatal.is_none() && (accepting || state.in_flight || !state.group.replies.is_empty()) {
+        let wait = state.ledger.next_expiry().map_or(IDLE_WAKE_MAX, |deadline| {
+            Duration::from_nanos(deadline.saturating_sub(clock.now_ns())).min(IDLE_WAKE_MAX)
+        });
+        crossbeam_channel::select! {
+            recv(status) -> message => match message {
+                Ok(WalStatus::Written(empty)) => {
+                    state.in_flight = false;
+                    state.disk_full = None;
+                    state.spare = Some(empty);
+                }
+                Ok(WalStatus::DiskFull(message)) => state.disk_full = Some(message),
+                Ok(WalStatus::Failed(message)) => fatal = Some(message),
+                Err(_) => fatal = Some("the WAL thread stopped".to_owned()),
+            },
+            recv(if accepting { requests.clone() } else { crossbeam_channel::never() }) -> request => match request {
+                Ok(request) => {
+                    if let Step::Stop = handle(&mut state, &mut clock, request, &groups, status) {
+                        fatal = Some("writing transfer records failed".to_owned());
+                    }
+                }
+                Err(_) => accepting = false,
+            },
+            default(wait) => pulse_if_due(&mut state, &mut clock),
+        }
+        if fatal.is_none() {
+            dispatch(&mut state, &groups);
+        }
+    }
+    if let Some(message) = fatal {
+        for (reply, _) in state.group.replies.drain(..) {
+            let _ = reply.send(Reply::Fatal(message.clone()));
+        }
+        drop(groups);
+        let _ = wal_thread.join();
+        // Keep answering until every handle is gone: a request already queued would otherwise
+        // wait forever (its reply sender lives in the channel as long as a handle does).
+        for request in requests {
+            let _ = request.reply.send(Reply::Fatal(message.clone()));
+        }
+        return state.ledger;
+    }
+    drop(groups);
+    let _ = wal_thread.join();
+    state.ledger
+}
+
+fn handle<TS: TransferStore>(
+    state: &mut WriterState<TS>,
+    clock: &mut impl Clock,
+    request: Request,
+    groups: &Sender<Group>,
+    status: &Receiver<WalStatus>,
+) -> Step {
+    let Request { command, reply } = request;
+    let events = match &command {
+        Command::CreateAccounts(accounts) => Events::CreateAccounts(accounts),
+        Command::CreateTransfers(transfers) => Events::CreateTransfers(transfers),
+        Command::LookupAccounts(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            state.ledger.lookup_accounts(ids, &mut out);
+            state.group.replies.push((reply, Reply::Accounts(out)));
+            return Step::Continue;
+        }
+        Command::LookupTransfers(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            state.ledger.lookup_transfers(ids, &mut out);
+            state.group.replies.push((reply, Reply::Transfers(out)));
+            return Step::Continue;
+        }
+        Command::StateHash => {
+            let hash = state.ledger.state_hash();
+            state.group.replies.push((reply, Reply::StateHash(hash)));
+            return Step::Continue;
+        }
+    };
+    if let Some(message) = &state.disk_full {
+        let _ = reply.send(Reply::Unavailable(message.clone()));
+        return Step::Continue;
+    }
+    // A group is bounded (recovery's torn-tail window depends on it): when this record might
+    // not fit, wait for the group in flight and send this one first.
+    if state.group.bytes.len() as u64 + RECORD_BYTES_MAX > GROUP_BYTES_MAX {
+        while state.in_flight {
+            match status.recv() {
+                Ok(WalStatus::Written(empty)) => {
+                    state.in_flight = false;
+                    state.spare = Some(empty);
+                }
+                Ok(WalStatus::DiskFull(message)) => {
+                    let _ = reply.send(Reply::Unavailable(message.clone()));
+                    state.disk_full = Some(message);
+                    return Step::Continue;
+                }
+                Ok(WalStatus::Failed(_)) | Err(_) => {
+                    let _ = reply.send(Reply::Fatal("the WAL thread stopped".to_owned()));
+                    return Step::Stop;
+                }
+            }
+        }
+        dispatch(state, groups);
+    }
+    let now = clock.now_ns();
+    if let Err(error) = state.ledger.apply(now, events, &mut state.results) {
+        let _ = reply.send(Reply::Rejected(error));
+        return Step::Continue;
+    }
+    append_record(state, now, events);
+    let answer = match command {
+        Command::CreateAccounts(_) => Reply::CreateAccounts {
+            results: state.results.accounts.clone(),
+            timestamp: state.results.timestamp,
+        },
+        _ => Reply::CreateTransfers {
+            results: state.results.transfers.clone(),
+            timestamp: state.results.timestamp,
+        },
+    };
+    state.group.replies.push((reply, answer));
+    match state.ledger.flush_transfer_store() {
+        Ok(()) => Step::Continue,
+        Err(_) => Step::Stop,
+    }
+}
+
+fn append_record<TS: TransferStore>(state: &mut WriterState<TS>, now: u64, events: Events<'_>) {
+    let op = state.next_op;
+    if state.group.bytes.is_empty() {
+        state.group.first_op = op;
+    }
+    let checksum = encode_batch(&mut state.group.bytes, op, state.last_checksum, now, events, &state.results);
+    state.group.last_op = op;
+    state.group.last_checksum = checksum;
+    state.last_checksum = checksum;
+    state.next_op = op + 1;
+}
+
+/// Expiry changes state, so a pulse is a batch like any other: applied, logged, made durable.
+fn pulse_if_due<TS: TransferStore>(state: &mut WriterState<TS>, clock: &mut impl Clock) {
+    if state.disk_full.is_some() {
+        return;
+    }
+    let now = clock.now_ns();
+    if state.ledger.next_expiry().is_none_or(|deadline| deadline > now) {
+        return;
+    }
+    if state.group.bytes.len() as u64 + RECORD_BYTES_MAX > GROUP_BYTES_MAX {
+        return; // The next loop turn dispatches the group; the pulse comes after it.
+    }
+    // A pulse has no events, so apply cannot refuse it.
+    if state.ledger.apply(now, Events::Pulse, &mut state.results).is_ok() {
+        append_record(state, now, Events::Pulse);
+    }
+}
+
+/// Hands the collected group to the WAL thread if it is idle. A group with replies but no
+/// records (lookups) is answered at once: with nothing in flight, all it saw is durable.
+fn dispatch<TS: TransferStore>(state: &mut WriterState<TS>, groups: &Sender<Group>) {
+    if state.in_flight {
+        return;
+    }
+    if state.group.bytes.is_empty() {
+        for (reply, answer) in state.group.replies.drain(..) {
+            let _ = reply.send(answer);
+        }
+        return;
+    }
+    let next = state.spare.take().unwrap_or_default();
+    let group = std::mem::replace(&mut state.group, next);
+    // Capacity 1 and nothing in flight: the send cannot block. A closed channel means the WAL
+    // thread died; its status message tells the loop.
+    if groups.send(group).is_ok() {
+        state.in_flight = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::FaultyStorage;
+    use ledger_core::clock::ManualClock;
+    use ledger_core::{Account, CreateTransferResult, Transfer, TransferFlags};
+
+    fn account(id: u128) -> Account {
+        Account { id, ledger: 1, code: 1, ..Account::default() }
+    }
+
+    fn transfer(id: u128, amount: u128) -> Transfer {
+        Transfer {
+            id,
+            debit_account_id: 1,
+            credit_account_id: 2,
+            amount,
+            ledger: 1,
+            code: 1,
+            ..Transfer::default()
+        }
+    }
+
+    fn open(
+        storage: &FaultyStorage,
+        clock: &ManualClock,
+    ) -> (DurableWriter<ledger_core::transfer_store::MemoryTransferStore>, RecoveryEnd) {
+        DurableWriter::open(storage.clone(), WalConfig::default(), Ledger::default(), clock.clone())
+            .expect("open")
+    }
+
+    #[test]
+    fn acknowledged_batches_survive_a_restart() {
+        let storage = FaultyStorage::new();
+        let clock = ManualClock::new(1_000);
+        let (writer, end) = open(&storage, &clock);
+        assert_eq!(end.records_replayed, 0);
+        assert!(
+            matches!(writer.call(Command::CreateAccounts(vec![account(1), account(2)])), Ok(Reply::CreateAccounts { ref results, .. }) if results.is_empty())
+        );
+        for id in 10..20 {
+            clock.advance(1);
+            let reply = writer.call(Command::CreateTransfers(vec![transfer(id, 5)])).expect("reply");
+            assert!(
+                matches!(reply, Reply::CreateTransfers { ref results, .. } if results.is_empty()),
+                "{reply:?}"
+            );
+        }
+        let Ok(Reply::StateHash(before)) = writer.call(Command::StateHash) else { panic!("state hash") };
+        let ledger = writer.shutdown().expect("clean stop");
+        assert_eq!(ledger.state_hash(), before);
+
+        let (writer, end) = open(&storage.crash(), &clock);
+        assert_eq!(end.records_replayed, 11);
+        let Ok(Reply::StateHash(after)) = writer.call(Command::StateHash) else { panic!("state hash") };
+        assert_eq!(after, before);
+        // Idempotency holds across the restart.
+        let reply = writer.call(Command::CreateTransfers(vec![transfer(10, 5)])).expect("reply");
+        assert!(
+            matches!(reply, Reply::CreateTransfers { ref results, .. } if results[0].result == CreateTransferResult::Exists)
+        );
+    }
+
+    #[test]
+    fn an_idle_writer_expires_pending_transfers_durably() {
+        let storage = FaultyStorage::new();
+        let clock = ManualClock::new(1_000_000_000);
+        let (writer, _) = open(&storage, &clock);
+        writer.call(Command::CreateAccounts(vec![account(1), account(2)])).expect("accounts");
+        let pending = Transfer { flags: TransferFlags::PENDING, timeout: 1, ..transfer(7, 9) };
+        writer.call(Command::CreateTransfers(vec![pending])).expect("pending");
+        clock.advance(2_000_000_000);
+        let mut expired = false;
+        for _ in 0..500 {
+            let Ok(Reply::Transfers(_)) = writer.call(Command::LookupTransfers(vec![7])) else {
+                panic!("lookup")
+            };
+            let Ok(Reply::Accounts(accounts)) = writer.call(Command::LookupAccounts(vec![1])) else {
+                panic!("lookup")
+            };
+            if accounts[0].debits_pending == 0 {
+                expired = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(expired, "the writer pulsed when the deadline passed");
+        drop(writer);
+        let (writer, end) = open(&storage.crash(), &clock);
+        assert_eq!(end.records_replayed, 3, "accounts, pending and the pulse");
+        let Ok(Reply::Accounts(accounts)) = writer.call(Command::LookupAccounts(vec![1])) else {
+            panic!("lookup")
+        };
+        assert_eq!(accounts[0].debits_pending, 0);
+    }
+
+    #[test]
+    fn a_failed_sync_stops_the_writer_and_is_never_acknowledged() {
+        let storage = FaultyStorage::new();
+        let clock = ManualClock::new(1);
+        let (writer, _) = open(&storage, &clock);
+        writer.call(Command::CreateAccounts(vec![account(1), account(2)])).expect("accounts");
+        storage.fail_sync_at(2);
+        let mut replies = Vec::new();
+        for id in 1..=5 {
+            replies.push(writer.call(Command::CreateTransfers(vec![transfer(id, 1)])));
+        }
+        let failed_at = replies.iter().position(|r| !matches!(r, Ok(Reply::CreateTransfers { .. })));
+        let failed_at = failed_at.expect("a write failed");
+        assert!(matches!(replies[failed_at], Ok(Reply::Fatal(_))), "{:?}", replies[failed_at]);
+        assert!(
+            replies[failed_at + 1..]
+                .iter()
+                .all(|r| matches!(r, Err(WriterError::Stopped) | Ok(Reply::Fatal(_)))),
+            "{replies:?}"
+        );
+        drop(writer);
+        // Every acknowledged transfer is recovered.
+        let (writer, _) = open(&storage.crash(), &clock);
+        let ids: Vec<u128> = (1..=u128::try_from(failed_at).unwrap_or(0)).collect();
+        let Ok(Reply::Transfers(found)) = writer.call(Command::LookupTransfers(ids.clone())) else {
+            panic!()
+        };
+        assert_eq!(found.len(), ids.len());
+    }
+
+    #[test]
+    fn lookups_wait_for_durability_but_never_block_on_an_idle_log() {
+        let storage = FaultyStorage::new();
+        let clock = ManualClock::new(1);
+        let (writer, _) = open(&storage, &clock);
+        let Ok(Reply::Accounts(none)) = writer.call(Command::LookupAccounts(vec![1])) else { panic!() };
+        assert!(none.is_empty());
+        writer.call(Command::CreateAccounts(vec![account(1)])).expect("account");
+        let Ok(Reply::Accounts(one)) = writer.call(Command::LookupAccounts(vec![1])) else { panic!() };
+        assert_eq!(one.len(), 1);
+    }
+}

@@ -1,0 +1,104 @@
+//! Replaying WAL records into a `Ledger`, and encoding a batch as a WAL record.
+//!
+//! A record holds a batch's *input* (its events and the writer's clock reading), not its effects:
+//! `apply` is deterministic, so applying the same inputs in op order rebuilds the same state.
+//! Replay re-checks what the record promised: the same event timestamps as when it was written.
+
+use crate::wal::record::{Operation, RecordFields, RecordHeader, begin_record, finish_record};
+use ledger_core::transfer_store::TransferStore;
+use ledger_core::{ACCOUNT_SIZE, Account, BatchError, BatchResults, Events, Ledger, TRANSFER_SIZE, Transfer};
+
+/// Why a record could not be replayed: the log and the engine disagree. Fatal at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error("op {op}: the engine refused the batch on replay ({error}); it was accepted when written")]
+    Refused { op: u64, error: BatchError },
+    #[error(
+        "op {op}: replay assigned timestamps ending at {replayed}, the record says {recorded}: \
+         the log and this engine version disagree"
+    )]
+    Diverged { op: u64, recorded: u64, replayed: u64 },
+}
+
+/// Reusable buffers for decoding record bodies (no allocation per record once warm).
+#[derive(Debug, Default)]
+pub struct ReplayBuffers {
+    accounts: Vec<Account>,
+    transfers: Vec<Transfer>,
+    results: BatchResults,
+}
+
+/// Applies one validated record to `ledger`.
+pub fn replay_record<S: TransferStore>(
+    ledger: &mut Ledger<S>,
+    header: &RecordHeader,
+    body: &[u8],
+    buffers: &mut ReplayBuffers,
+) -> Result<(), ReplayError> {
+    let events = match header.operation {
+        Operation::CreateAccounts => {
+            buffers.accounts.clear();
+            buffers.accounts.extend(body.chunks_exact(ACCOUNT_SIZE).map(|chunk| {
+                let mut record = [0_u8; ACCOUNT_SIZE];
+                record.copy_from_slice(chunk);
+                Account::from_bytes(&record)
+            }));
+            Events::CreateAccounts(&buffers.accounts)
+        }
+        Operation::CreateTransfers => {
+            buffers.transfers.clear();
+            buffers.transfers.extend(body.chunks_exact(TRANSFER_SIZE).map(|chunk| {
+                let mut record = [0_u8; TRANSFER_SIZE];
+                record.copy_from_slice(chunk);
+                Transfer::from_bytes(&record)
+            }));
+            Events::CreateTransfers(&buffers.transfers)
+        }
+        Operation::Pulse => Events::Pulse,
+    };
+    ledger
+        .apply(header.clock_ns, events, &mut buffers.results)
+        .map_err(|error| ReplayError::Refused { op: header.op, error })?;
+    if buffers.results.timestamp != header.timestamp_last {
+        return Err(ReplayError::Diverged {
+            op: header.op,
+            recorded: header.timestamp_last,
+            replayed: buffers.results.timestamp,
+        });
+    }
+    Ok(())
+}
+
+/// Appends the WAL record of a batch that `apply` accepted to `out`; returns its checksum.
+/// `results.timestamp` is the batch's last timestamp as `apply` reported it.
+pub fn encode_batch(
+    out: &mut Vec<u8>,
+    op: u64,
+    prev_checksum: u32,
+    clock_ns: u64,
+    events: Events<'_>,
+    results: &BatchResults,
+) -> u32 {
+    let start = begin_record(out);
+    let operation = match events {
+        Events::CreateAccounts(accounts) => {
+            for account in accounts {
+                out.extend_from_slice(&account.to_bytes());
+            }
+            Operation::CreateAccounts
+        }
+        Events::CreateTransfers(transfers) => {
+            for transfer in transfers {
+                out.extend_from_slice(&transfer.to_bytes());
+            }
+            Operation::CreateTransfers
+        }
+        Events::Pulse => Operation::Pulse,
+    };
+    let count = events.len() as u64;
+    let timestamp_last = results.timestamp;
+    // An empty batch assigns no timestamps; its "first" is its last (the clock it left).
+    let timestamp_first = if count == 0 { timestamp_last } else { timestamp_last + 1 - count };
+    let fields = RecordFields { operation, op, clock_ns, timestamp_first, timestamp_last, prev_checksum };
+    finish_record(out, start, &fields)
+}
