@@ -76,6 +76,12 @@ impl<T: Pod> ChunkedVec<T> {
         self.len = len;
     }
 
+    /// The stored elements as slices, one per chunk, in order.
+    pub fn chunks(&self) -> impl Iterator<Item = &[T]> {
+        let len = self.len;
+        self.chunks.iter().enumerate().map(move |(i, c)| &c[..(len - i * CHUNK_LEN).min(CHUNK_LEN)])
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flat_map(|c| c.iter()).take(self.len)
     }

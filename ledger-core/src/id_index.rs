@@ -204,6 +204,39 @@ impl IdIndex {
         }
     }
 
+    /// The table's raw state for a snapshot: the hash seeds, the number of ids, and the slots
+    /// (`[key_lo, key_hi, value]`, all-zero = empty) in table order. Restoring the same seeds
+    /// and slots with `from_raw` gives back a table where every id is where it was.
+    #[must_use]
+    pub fn raw(&self) -> ([u64; 2], usize, &[[u64; 3]]) {
+        (self.seeds.0, self.len, &self.slots)
+    }
+
+    /// Rebuilds a table from `raw()`'s parts, reading the slots with `fill` (which writes into
+    /// the freshly mapped table, e.g. straight from a snapshot file). Checks that `len` ids are
+    /// present and that the load is legal; a corrupt snapshot fails here, never later.
+    pub fn from_raw(
+        seeds: [u64; 2],
+        len: usize,
+        slot_count: usize,
+        fill: impl FnOnce(&mut [[u64; 3]]) -> std::io::Result<()>,
+    ) -> std::io::Result<Self> {
+        let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+        if slot_count < CAPACITY_MIN || len.saturating_mul(4) > slot_count.saturating_mul(3) {
+            return Err(invalid(format!("id index of {slot_count} slots cannot hold {len} ids")));
+        }
+        if seeds[0] & 1 == 0 || seeds[1] & 1 == 0 {
+            return Err(invalid("id index seeds must be odd".to_owned()));
+        }
+        let mut slots = ZeroedSlice::with_huge_pages(slot_count, true)?;
+        fill(&mut slots)?;
+        let present = slots.iter().filter(|s| slot_key(s) != EMPTY).count();
+        if present != len {
+            return Err(invalid(format!("id index holds {present} ids, its header says {len}")));
+        }
+        Ok(Self { slots, len, seeds: Seeds(seeds) })
+    }
+
     /// Touches every page of the table now, so that the kernel's first-touch page faults (and
     /// zeroing) happen here rather than as latency spikes inside later batches. Changes nothing.
     pub fn prefault(&mut self) {

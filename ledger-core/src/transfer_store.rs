@@ -16,6 +16,10 @@ use std::path::{Path, PathBuf};
 pub type TransferLocator = u64;
 
 pub trait TransferStore {
+    /// Whether records outlive the process in the store's own file. A snapshot then records
+    /// only how many there are; otherwise it carries the records themselves.
+    const KEEPS_RECORDS: bool;
+
     /// Appends an accepted transfer and returns its locator (`len()` before the call).
     fn append(&mut self, transfer: &Transfer) -> TransferLocator;
     /// Reads a transfer back. `None` only for a locator this store never returned.
@@ -55,6 +59,8 @@ impl MemoryTransferStore {
 }
 
 impl TransferStore for MemoryTransferStore {
+    const KEEPS_RECORDS: bool = false;
+
     fn append(&mut self, transfer: &Transfer) -> TransferLocator {
         self.records.push(*transfer) as TransferLocator
     }
@@ -109,6 +115,30 @@ impl FileTransferStore {
         Ok(Self { path, file, flushed: 0, buffer: Vec::new(), failed: false })
     }
 
+    /// Opens an existing record file holding at least `records` records and cuts it to exactly
+    /// that many: what a snapshot covers. Records written after the snapshot are rewritten by
+    /// WAL replay.
+    pub fn open_at(path: impl AsRef<Path>, records: u64) -> std::io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let bytes = records
+            .checked_mul(TRANSFER_SIZE as u64)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "record count overflows"))?;
+        let len = file.metadata()?.len();
+        if len < bytes {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} holds {} records, the snapshot needs {records}",
+                    path.display(),
+                    len / TRANSFER_SIZE as u64
+                ),
+            ));
+        }
+        file.set_len(bytes)?;
+        Ok(Self { path, file, flushed: records, buffer: Vec::new(), failed: false })
+    }
+
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
@@ -116,6 +146,8 @@ impl FileTransferStore {
 }
 
 impl TransferStore for FileTransferStore {
+    const KEEPS_RECORDS: bool = true;
+
     fn append(&mut self, transfer: &Transfer) -> TransferLocator {
         let locator = self.len();
         self.buffer.extend_from_slice(&transfer.to_bytes());

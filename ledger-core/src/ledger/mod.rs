@@ -13,6 +13,7 @@ mod create_account;
 mod create_transfer;
 mod expiry;
 mod invariants;
+mod snapshot;
 mod state_hash;
 
 use crate::account::Account;
@@ -27,6 +28,7 @@ use expiry::ExpiryQueue;
 use foldhash::fast::RandomState;
 
 pub use invariants::InvariantViolation;
+pub use snapshot::{SNAPSHOT_HEADER_SIZE, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError, SnapshotPosition};
 
 /// What became of a transfer id. Kept in the top bits of the id index value, so a resolved
 /// pending transfer costs no memory beyond its index entry.
