@@ -63,16 +63,10 @@ pub enum WriterError {
     Stopped,
 }
 
-struct Request {
-    command: Command,
-    reply: Sender<Reply>,
-}
-
-/// Handle to the writer thread. Dropping the handle stops the thread after the queued work.
-#[derive(Debug)]
-pub struct Writer<S: TransferStore + Send + 'static = MemoryTransferStore> {
-    sender: Option<Sender<Request>>,
-    thread: Option<JoinHandle<Ledger<S>>>,
+/// One queued command and where its reply goes.
+pub struct Request {
+    pub command: Command,
+    pub reply: Sender<Reply>,
 }
 
 impl std::fmt::Debug for Request {
@@ -81,14 +75,19 @@ impl std::fmt::Debug for Request {
     }
 }
 
-impl<S: TransferStore + Send + 'static> Writer<S> {
-    /// Starts the writer thread with `ledger` as its state.
-    pub fn spawn(ledger: Ledger<S>, clock: impl Clock) -> std::io::Result<Self> {
-        let (sender, receiver) = bounded(WRITER_QUEUE_DEPTH);
-        let thread = std::thread::Builder::new()
-            .name("ledger-writer".into())
-            .spawn(move || run(ledger, clock, &receiver))?;
-        Ok(Self { sender: Some(sender), thread: Some(thread) })
+/// The client side of a writer's bounded request queue, shared by the in-memory `Writer` and
+/// the durable writer: submitting, back-pressure and the error when the writer is gone.
+#[derive(Debug)]
+pub struct RequestQueue {
+    sender: Option<Sender<Request>>,
+}
+
+impl RequestQueue {
+    /// A queue of `depth` requests and the receiving end for the writer thread.
+    #[must_use]
+    pub fn bounded(depth: usize) -> (Self, Receiver<Request>) {
+        let (sender, receiver) = bounded(depth);
+        (Self { sender: Some(sender) }, receiver)
     }
 
     /// Queues a command, waiting while the queue is full; the reply arrives on the receiver.
@@ -115,16 +114,54 @@ impl<S: TransferStore + Send + 'static> Writer<S> {
         self.submit(command)?.recv().map_err(|_| WriterError::Stopped)
     }
 
+    /// Stops accepting requests: the writer sees the queue close once it has drained it.
+    pub fn close(&mut self) {
+        self.sender = None;
+    }
+}
+
+/// Handle to the writer thread. Dropping the handle stops the thread after the queued work.
+#[derive(Debug)]
+pub struct Writer<S: TransferStore + Send + 'static = MemoryTransferStore> {
+    queue: RequestQueue,
+    thread: Option<JoinHandle<Ledger<S>>>,
+}
+
+impl<S: TransferStore + Send + 'static> Writer<S> {
+    /// Starts the writer thread with `ledger` as its state.
+    pub fn spawn(ledger: Ledger<S>, clock: impl Clock) -> std::io::Result<Self> {
+        let (queue, receiver) = RequestQueue::bounded(WRITER_QUEUE_DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || run(ledger, clock, &receiver))?;
+        Ok(Self { queue, thread: Some(thread) })
+    }
+
+    /// Queues a command, waiting while the queue is full; the reply arrives on the receiver.
+    pub fn submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        self.queue.submit(command)
+    }
+
+    /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
+    pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
+        self.queue.try_submit(command)
+    }
+
+    /// Submits and waits for the reply.
+    pub fn call(&self, command: Command) -> Result<Reply, WriterError> {
+        self.queue.call(command)
+    }
+
     /// Stops accepting requests, lets the writer finish what is queued, and returns the state.
     pub fn shutdown(mut self) -> Option<Ledger<S>> {
-        self.sender = None;
+        self.queue.close();
         self.thread.take().and_then(|t| t.join().ok())
     }
 }
 
 impl<S: TransferStore + Send + 'static> Drop for Writer<S> {
     fn drop(&mut self) {
-        self.sender = None;
+        self.queue.close();
         if let Some(thread) = self.thread.take() {
             // A panicked writer has already reported itself; nothing more to do while dropping.
             let _ = thread.join();

@@ -18,10 +18,10 @@ use crate::replay::{ReplayBuffers, ReplayError, encode_batch, replay_record};
 use crate::storage::Storage;
 use crate::wal::record::RECORD_BYTES_MAX;
 use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter, recover};
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use ledger_core::clock::Clock;
 use ledger_core::transfer_store::TransferStore;
-use ledger_core::writer::{Command, Reply, WriterError};
+use ledger_core::writer::{Command, Reply, Request, RequestQueue, WriterError};
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -72,22 +72,11 @@ enum WalStatus {
     Failed(String),
 }
 
-struct Request {
-    command: Command,
-    reply: Sender<Reply>,
-}
-
-impl std::fmt::Debug for Request {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request").field("command", &self.command).finish_non_exhaustive()
-    }
-}
-
 /// Handle to a running durable writer. Dropping it drains queued work, makes it durable and
 /// stops both threads.
 #[derive(Debug)]
 pub struct DurableWriter<TS: TransferStore + Send + 'static> {
-    sender: Option<Sender<Request>>,
+    queue: RequestQueue,
     writer: Option<JoinHandle<Ledger<TS>>>,
 }
 
@@ -113,7 +102,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
             ledger.flush_transfer_store().map_err(VisitError::TransferStore)
         })?;
         let wal = WalWriter::resume(storage, wal_config, end.clone())?;
-        let (sender, requests) = bounded(QUEUE_DEPTH);
+        let (queue, requests) = RequestQueue::bounded(QUEUE_DEPTH);
         // One group in flight, one coming back: the writer never blocks on a full channel.
         let (groups_tx, groups_rx) = bounded::<Group>(1);
         let (status_tx, status_rx) = bounded::<WalStatus>(2);
@@ -135,44 +124,35 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
             .name("ledger-writer".into())
             .spawn(move || run_writer(state, clock, &requests, groups_tx, &status_rx, wal_thread))
             .map_err(OpenError::Spawn)?;
-        Ok((Self { sender: Some(sender), writer: Some(writer) }, end))
+        Ok((Self { queue, writer: Some(writer) }, end))
     }
 
     /// Queues a command, waiting while the queue is full; the reply arrives once durable.
     pub fn submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
-        let (reply, receiver) = bounded(1);
-        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
-        sender.send(Request { command, reply }).map_err(|_| WriterError::Stopped)?;
-        Ok(receiver)
+        self.queue.submit(command)
     }
 
     /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
     pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
-        let (reply, receiver) = bounded(1);
-        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
-        sender.try_send(Request { command, reply }).map_err(|e| match e {
-            TrySendError::Full(_) => WriterError::QueueFull,
-            TrySendError::Disconnected(_) => WriterError::Stopped,
-        })?;
-        Ok(receiver)
+        self.queue.try_submit(command)
     }
 
     /// Submits and waits for the durable reply.
     pub fn call(&self, command: Command) -> Result<Reply, WriterError> {
-        self.submit(command)?.recv().map_err(|_| WriterError::Stopped)
+        self.queue.call(command)
     }
 
     /// Stops accepting requests, makes everything applied durable, and returns the state.
     /// `None` if the writer stopped on a fatal error.
     pub fn shutdown(mut self) -> Option<Ledger<TS>> {
-        self.sender = None;
+        self.queue.close();
         self.writer.take().and_then(|t| t.join().ok())
     }
 }
 
 impl<TS: TransferStore + Send + 'static> Drop for DurableWriter<TS> {
     fn drop(&mut self) {
-        self.sender = None;
+        self.queue.close();
         if let Some(writer) = self.writer.take() {
             // A panicked writer already reported itself; nothing more to do while dropping.
             let _ = writer.join();
