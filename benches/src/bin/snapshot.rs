@@ -53,7 +53,11 @@ fn main() {
     let store = FileTransferStore::open_at(&records, count).expect("records");
     let mut input = BufReader::with_capacity(8 << 20, std::fs::File::open(&path).expect("open"));
     let (loaded, _) = Ledger::read_snapshot(LedgerConfig::default(), store, &mut input).expect("load");
-    println!("loaded in {:.2} s; state hash equal: {}", start.elapsed().as_secs_f64(), loaded.state_hash() == hash);
+    println!(
+        "loaded in {:.2} s; state hash equal: {}",
+        start.elapsed().as_secs_f64(),
+        loaded.state_hash() == hash
+    );
     std::io::stdout().flush().ok();
     let _ = std::fs::remove_dir_all(&dir);
 }
