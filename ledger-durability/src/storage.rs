@@ -1,5 +1,7 @@
 //! The files a WAL needs, behind a small trait: the WAL's logic runs unchanged on real files
-//! (`FileStorage`) and on a crash-simulating in-memory backend (`FaultyStorage`, tests only).
+//! (`FileStorage`: `pwrite` + `fdatasync`; `UringStorage`: the same through io_uring, Linux
+//! only) and on a crash-simulating in-memory backend (`FaultyStorage`, tests only).
+//! `open_storage` chooses between the two real backends at start-up (`AnyStorage`).
 //!
 //! A storage is one directory (the data directory's `wal/`) holding flat files by name. The
 //! contract the WAL relies on, which both implementations keep:
@@ -13,13 +15,19 @@
 
 use std::io;
 
+mod backend;
 #[cfg(any(test, feature = "fault-injection"))]
 mod faulty;
 mod file;
+#[cfg(target_os = "linux")]
+mod uring;
 
+pub use backend::{AnyFile, AnyStorage, IO_BACKEND_ENV, IoBackend, open_storage};
 #[cfg(any(test, feature = "fault-injection"))]
 pub use faulty::{FaultyFile, FaultyStorage, TornWrites};
 pub use file::{DiskFile, FileStorage};
+#[cfg(target_os = "linux")]
+pub use uring::{UringFile, UringStorage, probe_uring};
 
 /// One directory of files.
 pub trait Storage: std::fmt::Debug {
@@ -51,4 +59,13 @@ pub trait StorageFile: std::fmt::Debug {
     fn set_len(&mut self, len: u64) -> io::Result<()>;
     /// Makes the file's data and length durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
+
+    /// `write_at` then `sync`, with the contract of both: on `Ok` the bytes are durable; on
+    /// `Err` the write may be partly on disk and, if the sync failed, it must never be retried.
+    /// This is the WAL's group commit. A backend may submit both at once (io_uring links them
+    /// into one chain); by default it is the two calls.
+    fn write_and_sync(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        self.write_at(offset, bytes)?;
+        self.sync()
+    }
 }

@@ -1,7 +1,8 @@
 //! Durable write throughput through the engine: the group-commit writer on real files.
 //!
-//! Usage: `durable [accounts] [transfers] [clients] [dir]` (defaults 10,000, 10,000,000, 4, a
-//! temp directory). Each client thread submits batches of 8,189 transfers and keeps two in
+//! Usage: `durable [accounts] [transfers] [clients] [dir] [io]` (defaults 10,000, 10,000,000, 4,
+//! a temp directory (also for an empty `dir`), and `auto`, or `LEDGER_WAL_IO` if set; `io` is
+//! `auto`, `uring` or `pwrite`, the WAL I/O backend, printed as chosen). Each client thread submits batches of 8,189 transfers and keeps two in
 //! flight; a reply arrives only once its WAL record is fsynced. Then the data directory is
 //! reopened and the recovery (replay) time is measured. Prints transfers/s, groups (fsyncs) per
 //! second, WAL bytes per transfer, and replay transfers/s.
@@ -12,15 +13,20 @@ use ledger_core::transfer_store::FileTransferStore;
 use ledger_core::writer::{Command, Reply};
 use ledger_core::{Account, BATCH_EVENTS_MAX, Ledger, LedgerConfig};
 use ledger_durability::durable_writer::DurableWriter;
-use ledger_durability::storage::FileStorage;
+use ledger_durability::storage::{IoBackend, open_storage};
 use ledger_durability::wal::WalConfig;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn open(dir: &Path, accounts: u64, transfers: u64) -> (DurableWriter<FileTransferStore>, u64) {
-    let storage = FileStorage::open(dir).expect("wal dir");
+fn open(
+    dir: &Path,
+    accounts: u64,
+    transfers: u64,
+    io: IoBackend,
+) -> (DurableWriter<FileTransferStore>, u64, IoBackend) {
+    let (storage, backend) = open_storage(dir, io).expect("wal dir");
     let store = FileTransferStore::create(dir.join("transfers.records")).expect("records");
     let config = LedgerConfig {
         accounts_initial_capacity: usize::try_from(accounts).unwrap_or(0),
@@ -31,7 +37,7 @@ fn open(dir: &Path, accounts: u64, transfers: u64) -> (DurableWriter<FileTransfe
     ledger.prefault_indexes();
     let (writer, end) =
         DurableWriter::open(storage, WalConfig::default(), ledger, SystemClock).expect("open");
-    (writer, end.records_replayed)
+    (writer, end.records_replayed, backend)
 }
 
 fn main() {
@@ -40,14 +46,19 @@ fn main() {
     let accounts = number(0, 10_000);
     let transfers = number(1, 10_000_000);
     let clients = number(2, 4).max(1);
-    let dir = args.get(3).map_or_else(
+    let dir = args.get(3).filter(|d| !d.is_empty()).map_or_else(
         || std::env::temp_dir().join(format!("ledger-durable-bench-{}", std::process::id())),
         std::path::PathBuf::from,
     );
+    let io = match args.get(4) {
+        Some(name) => name.parse().expect("io backend"),
+        None => IoBackend::from_env().expect("LEDGER_WAL_IO"),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("data dir");
 
-    let (writer, _) = open(&dir, accounts, transfers);
+    let (writer, _, backend) = open(&dir, accounts, transfers, io);
+    println!("wal io: {backend} (asked for {io})");
     let writer = Arc::new(writer);
     for first in (1..=accounts).step_by(BATCH_EVENTS_MAX) {
         let batch: Vec<Account> = (first..=accounts.min(first + BATCH_EVENTS_MAX as u64 - 1))
@@ -109,7 +120,7 @@ fn main() {
     );
 
     let start = Instant::now();
-    let (writer, replayed) = open(&dir, accounts, transfers);
+    let (writer, replayed, _) = open(&dir, accounts, transfers, io);
     let replay = start.elapsed();
     println!(
         "restart: {replayed} records ({applied} transfers) replayed in {:.2} s = {:.0} transfers/s",

@@ -7,6 +7,9 @@
 //! crash-driver check DIR ACCOUNTS ACKED      # recovers DIR, checks it, prints "ok LAST_ID"
 //! ```
 //!
+//! The WAL I/O backend is chosen at start-up (`LEDGER_WAL_IO` = `auto` (default), `uring` or
+//! `pwrite`); the one in use is printed to stderr.
+//!
 //! Transfer `i` is a pure function of `i` (accounts, amount), so a restarted run may resubmit
 //! ids that were durable but never acknowledged: they answer `exists`, which is what a retrying
 //! client sees. `check` verifies that the recovered transfers are exactly ids `1..=K` for some
@@ -18,7 +21,7 @@ use ledger_core::transfer_store::FileTransferStore;
 use ledger_core::writer::{Command, Reply};
 use ledger_core::{Account, CreateTransferResult, Ledger, LedgerConfig, Transfer};
 use ledger_durability::durable_writer::DurableWriter;
-use ledger_durability::storage::FileStorage;
+use ledger_durability::storage::{IoBackend, open_storage};
 use ledger_durability::wal::WalConfig;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -45,7 +48,10 @@ fn transfer(id: u128, accounts: u128) -> Transfer {
 type Writer = DurableWriter<FileTransferStore>;
 
 fn open(dir: &Path) -> Result<Writer, String> {
-    let storage = FileStorage::open(dir).map_err(|e| format!("open {}: {e}", dir.display()))?;
+    let preference = IoBackend::from_env().map_err(|e| e.to_string())?;
+    let (storage, backend) =
+        open_storage(dir, preference).map_err(|e| format!("open {}: {e}", dir.display()))?;
+    eprintln!("crash-driver: WAL I/O backend {backend} (asked for {preference})");
     let store = FileTransferStore::create(dir.join("transfers.records"))
         .map_err(|e| format!("transfer records: {e}"))?;
     let ledger = Ledger::with_store(LedgerConfig::default(), store);

@@ -534,6 +534,20 @@ mod tests {
     }
 
     #[test]
+    fn write_and_sync_counts_as_a_write_and_a_sync() {
+        let storage = FaultyStorage::new();
+        let mut f = storage.create("a").expect("create");
+        let (operations, syncs) = (storage.operations(), storage.syncs());
+        f.write_and_sync(0, b"hello").expect("write and sync");
+        assert_eq!(storage.operations() - operations, 2);
+        assert_eq!(storage.syncs() - syncs, 1);
+        // Both halves stay separate fault points: a crash at the sync keeps the write torn.
+        storage.crash_at_operation(2);
+        assert!(f.write_and_sync(5, b" world").is_err());
+        assert_eq!(storage.operations() - operations, 4);
+    }
+
+    #[test]
     fn flip_bit_changes_both_images() {
         let s = FaultyStorage::new();
         let mut f = write(&s, "a", &[0; 8]);

@@ -10,6 +10,7 @@
 use super::{Storage, StorageFile};
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,20 @@ impl Storage for FileStorage {
 #[derive(Debug)]
 pub struct DiskFile {
     file: File,
+}
+
+impl DiskFile {
+    /// Wraps an open file (the io_uring probe's, and tests').
+    pub(super) fn from_file(file: File) -> Self {
+        Self { file }
+    }
+}
+
+impl AsFd for DiskFile {
+    /// The open file, for backends that submit their own I/O on it (`UringFile`).
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
 }
 
 impl StorageFile for DiskFile {

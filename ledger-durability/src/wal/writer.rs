@@ -152,7 +152,7 @@ impl<S: Storage> WalWriter<S> {
 
     /// Appends a group: `bytes` are whole encoded records with ops `first_op..=last_op`, the
     /// first chained to `last_checksum()` and the last with record checksum `last_checksum`.
-    /// Returns once they are durable (one write, one sync). On `Ok` the group's clients may be
+    /// Returns once they are durable (one `write_and_sync`: one write and one sync). On `Ok` the group's clients may be
     /// answered; on `Err` they may not.
     ///
     /// Errors: `InvalidGroup` (a caller bug; nothing written, the writer is unchanged),
@@ -179,13 +179,13 @@ impl<S: Storage> WalWriter<S> {
             // make_room leaves a current segment or returns an error.
             return Err(WalError::InvalidGroup { reason: "no segment after make_room".to_owned() });
         };
-        let result = match current.file.write_at(current.tail, bytes) {
-            Err(e) => Err(WalError::io("append a group to a WAL segment", Some(&current.name), e)),
-            Ok(()) => current
-                .file
-                .sync()
-                .map_err(|e| WalError::io("sync a WAL segment (fdatasync)", Some(&current.name), e)),
-        };
+        let result = current.file.write_and_sync(current.tail, bytes).map_err(|e| {
+            WalError::io(
+                "append a group to a WAL segment and sync it (write + fdatasync)",
+                Some(&current.name),
+                e,
+            )
+        });
         if let Err(e) = result {
             self.failed = Some(e.clone());
             return Err(e);
