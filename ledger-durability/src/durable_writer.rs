@@ -14,10 +14,10 @@
 //! retries the same group every second, and meanwhile the writer refuses new writes with
 //! `Reply::Unavailable`, so memory never runs ahead of the disk by more than one group.
 
-use crate::replay::{ReplayBuffers, ReplayError, encode_batch, replay_record};
+use crate::replay::{encode_batch, replay_log};
 use crate::storage::Storage;
 use crate::wal::record::RECORD_BYTES_MAX;
-use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter, recover};
+use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ledger_core::clock::Clock;
 use ledger_core::transfer_store::TransferStore;
@@ -41,15 +41,6 @@ pub enum OpenError {
     Wal(#[from] WalError),
     #[error("cannot start the writer threads: {0}")]
     Spawn(#[source] std::io::Error),
-}
-
-/// Why a record could not be replayed into the ledger.
-#[derive(Debug, thiserror::Error)]
-enum VisitError {
-    #[error(transparent)]
-    Replay(#[from] ReplayError),
-    #[error("writing transfer records during replay: {0}")]
-    TransferStore(#[source] std::io::Error),
 }
 
 /// A group of records on its way to disk, with the replies to send once it is durable.
@@ -86,7 +77,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
     pub fn open<St>(
         storage: St,
         wal_config: WalConfig,
-        mut ledger: Ledger<TS>,
+        ledger: Ledger<TS>,
         clock: impl Clock,
     ) -> Result<(Self, RecoveryEnd), OpenError>
     where
@@ -96,11 +87,23 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         if ledger.account_count() != 0 || ledger.transfer_count() != 0 || ledger.clock() != 0 {
             return Err(OpenError::LedgerNotFresh);
         }
-        let mut buffers = ReplayBuffers::default();
-        let end = recover(&storage, LogPosition::GENESIS, |header, body| -> Result<(), VisitError> {
-            replay_record(&mut ledger, header, body, &mut buffers)?;
-            ledger.flush_transfer_store().map_err(VisitError::TransferStore)
-        })?;
+        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, clock)
+    }
+
+    /// Like `open`, for a ledger loaded from a snapshot that stands for log position `from`:
+    /// replays the WAL records after it.
+    pub fn open_from<St>(
+        storage: St,
+        wal_config: WalConfig,
+        mut ledger: Ledger<TS>,
+        from: LogPosition,
+        clock: impl Clock,
+    ) -> Result<(Self, RecoveryEnd), OpenError>
+    where
+        St: Storage + Send + 'static,
+        St::File: Send,
+    {
+        let end = replay_log(&storage, from, &mut ledger)?;
         let wal = WalWriter::resume(storage, wal_config, end.clone())?;
         let (queue, requests) = RequestQueue::bounded(QUEUE_DEPTH);
         // One group in flight, one coming back: the writer never blocks on a full channel.

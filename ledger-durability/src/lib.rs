@@ -7,7 +7,9 @@
 //!
 //! The engine (`ledger-core`) stays pure: this crate only stores and returns bytes of batches.
 
+pub mod data_dir;
 pub mod durable_writer;
 pub mod replay;
+pub mod snapshots;
 pub mod storage;
 pub mod wal;

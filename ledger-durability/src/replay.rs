@@ -4,7 +4,9 @@
 //! `apply` is deterministic, so applying the same inputs in op order rebuilds the same state.
 //! Replay re-checks what the record promised: the same event timestamps as when it was written.
 
+use crate::storage::Storage;
 use crate::wal::record::{Operation, RecordFields, RecordHeader, begin_record, finish_record};
+use crate::wal::{LogPosition, RecoveryEnd, WalError, recover};
 use ledger_core::transfer_store::TransferStore;
 use ledger_core::{ACCOUNT_SIZE, Account, BatchError, BatchResults, Events, Ledger, TRANSFER_SIZE, Transfer};
 
@@ -101,4 +103,28 @@ pub fn encode_batch(
     let timestamp_first = if count == 0 { timestamp_last } else { timestamp_last + 1 - count };
     let fields = RecordFields { operation, op, clock_ns, timestamp_first, timestamp_last, prev_checksum };
     finish_record(out, start, &fields)
+}
+
+/// Why a record could not be replayed into the ledger during recovery.
+#[derive(Debug, thiserror::Error)]
+enum VisitError {
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("writing transfer records during replay: {0}")]
+    TransferStore(#[source] std::io::Error),
+}
+
+/// Recovers the WAL in `storage` into `ledger`, which holds the state at `from` (a snapshot's
+/// position, or `LogPosition::GENESIS` for a fresh ledger): replays every later record, writes
+/// the transfer records, and cuts a torn tail. On an error, discard `ledger`.
+pub fn replay_log<St: Storage, S: TransferStore>(
+    storage: &St,
+    from: LogPosition,
+    ledger: &mut Ledger<S>,
+) -> Result<RecoveryEnd, WalError> {
+    let mut buffers = ReplayBuffers::default();
+    recover(storage, from, |header, body| -> Result<(), VisitError> {
+        replay_record(ledger, header, body, &mut buffers)?;
+        ledger.flush_transfer_store().map_err(VisitError::TransferStore)
+    })
 }

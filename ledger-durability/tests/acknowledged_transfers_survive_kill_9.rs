@@ -1,7 +1,9 @@
 //! A real process posts transfers durably and is killed with SIGKILL at random moments, again
 //! and again; after every kill, recovery must hold every acknowledged transfer, the log must be a
 //! prefix (no gap, nothing half-applied) and every balance must equal a replay of what was
-//! recovered. `CRASH_ROUNDS` sets the number of kills (default 20).
+//! recovered. Every fourth round compacts the data directory (snapshot + segment retirement) so
+//! that restarts from a snapshot are killed and checked too. `CRASH_ROUNDS` sets the number of
+//! kills (default 20).
 //!
 //! A process kill leaves the page cache intact, so this proves the recovery path and the
 //! acknowledge-after-sync discipline, not power loss; `FaultyStorage` tests cover lost unsynced
@@ -62,6 +64,16 @@ fn acknowledged_transfers_survive_kill_9() {
         child.kill().expect("SIGKILL");
         let _ = child.wait();
         let acked = reader.join().expect("reader").max(last_recovered);
+        // Every fourth round, compact first: later rounds then restart from a snapshot, with the
+        // record file cut back to it, and the WAL after it.
+        if round % 4 == 3 {
+            let status = Command::new(DRIVER)
+                .args(["compact", dir.to_str().expect("utf-8 path"), ACCOUNTS, "0"])
+                .stdout(Stdio::null())
+                .status()
+                .expect("compact");
+            assert!(status.success(), "round {round}: compaction failed");
+        }
         last_recovered = check(&dir, acked);
         assert!(last_recovered >= acked, "round {round}: acked {acked}, recovered {last_recovered}");
         acked_total = acked_total.max(acked);

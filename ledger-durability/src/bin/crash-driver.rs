@@ -5,6 +5,7 @@
 //! crash-driver run   DIR ACCOUNTS FIRST_ID   # posts ids FIRST_ID.. forever; prints "ack N" once
 //!                                            # every id <= N is durable
 //! crash-driver check DIR ACCOUNTS ACKED      # recovers DIR, checks it, prints "ok LAST_ID"
+//! crash-driver compact DIR                   # offline snapshot + WAL segment retirement
 //! ```
 //!
 //! The WAL I/O backend is chosen at start-up (`LEDGER_WAL_IO` = `auto` (default), `uring` or
@@ -19,10 +20,10 @@
 use ledger_core::clock::SystemClock;
 use ledger_core::transfer_store::FileTransferStore;
 use ledger_core::writer::{Command, Reply};
-use ledger_core::{Account, CreateTransferResult, Ledger, LedgerConfig, Transfer};
+use ledger_core::{Account, CreateTransferResult, Transfer};
+use ledger_durability::data_dir::{self, DataDirConfig, DataDirLock, IoBackendChoice};
 use ledger_durability::durable_writer::DurableWriter;
-use ledger_durability::storage::{IoBackend, open_storage};
-use ledger_durability::wal::WalConfig;
+use ledger_durability::storage::IoBackend;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
@@ -47,24 +48,21 @@ fn transfer(id: u128, accounts: u128) -> Transfer {
 
 type Writer = DurableWriter<FileTransferStore>;
 
-fn open(dir: &Path) -> Result<Writer, String> {
+/// Opens the data directory (newest snapshot + WAL). The writer and the directory lock are
+/// returned together: the lock must live as long as the writer.
+fn open(dir: &Path) -> Result<(Writer, DataDirLock), String> {
     let preference = IoBackend::from_env().map_err(|e| e.to_string())?;
-    let (storage, backend) =
-        open_storage(dir, preference).map_err(|e| format!("open {}: {e}", dir.display()))?;
-    eprintln!("crash-driver: WAL I/O backend {backend} (asked for {preference})");
-    let store = FileTransferStore::create(dir.join("transfers.records"))
-        .map_err(|e| format!("transfer records: {e}"))?;
-    let ledger = Ledger::with_store(LedgerConfig::default(), store);
-    let (writer, end) =
-        DurableWriter::open(storage, WalConfig::default(), ledger, SystemClock).map_err(|e| e.to_string())?;
-    if let Some(torn) = &end.torn_tail {
+    let config = DataDirConfig { io: IoBackendChoice(preference), ..DataDirConfig::default() };
+    let opened = data_dir::open(dir, config, SystemClock).map_err(|e| e.to_string())?;
+    eprintln!("crash-driver: WAL I/O backend {} (asked for {preference})", opened.io);
+    if let Some(torn) = &opened.recovery.torn_tail {
         eprintln!("recovery cut a torn tail: {torn:?}");
     }
-    Ok(writer)
+    Ok((opened.writer, opened.lock))
 }
 
 fn run(dir: &Path, accounts: u128, first_id: u128) -> Result<(), String> {
-    let writer = open(dir)?;
+    let (writer, _lock) = open(dir)?;
     let opened: Vec<Account> =
         (1..=accounts).map(|id| Account { id, ledger: LEDGER, code: 1, ..Account::default() }).collect();
     match writer.call(Command::CreateAccounts(opened)) {
@@ -94,7 +92,7 @@ fn run(dir: &Path, accounts: u128, first_id: u128) -> Result<(), String> {
 }
 
 fn check(dir: &Path, accounts: u128, acked: u128) -> Result<u128, String> {
-    let writer = open(dir)?;
+    let (writer, _lock) = open(dir)?;
     let lookup = |ids: Vec<u128>| match writer.call(Command::LookupTransfers(ids)) {
         Ok(Reply::Transfers(found)) => Ok(found),
         other => Err(format!("lookup: {other:?}")),
@@ -162,6 +160,9 @@ fn main() -> ExitCode {
         (Some("run"), Some(dir), Some(accounts), Some(first)) if accounts >= 2 => {
             run(Path::new(dir), accounts, first)
         }
+        (Some("compact"), Some(dir), _, _) => data_dir::compact(Path::new(dir), DataDirConfig::default())
+            .map(|report| println!("compacted: {:?}", report.written.map(|f| f.op)))
+            .map_err(|e| e.to_string()),
         (Some("check"), Some(dir), Some(accounts), Some(acked)) if accounts >= 2 => {
             check(Path::new(dir), accounts, acked).map(|last| println!("ok {last}"))
         }
