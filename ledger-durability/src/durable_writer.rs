@@ -14,7 +14,9 @@
 //! retries the same group every second, and meanwhile the writer refuses new writes with
 //! `Reply::Unavailable`, so memory never runs ahead of the disk by more than one group.
 
+use crate::online_snapshot::{JobOutcome, SnapshotPolicy, start_job};
 use crate::replay::{encode_batch, replay_log};
+use crate::snapshots;
 use crate::storage::Storage;
 use crate::wal::record::RECORD_BYTES_MAX;
 use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter};
@@ -23,6 +25,8 @@ use ledger_core::clock::Clock;
 use ledger_core::transfer_store::TransferStore;
 use ledger_core::writer::{Command, Reply, Request, RequestQueue, WriterError};
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -69,6 +73,8 @@ enum WalStatus {
 pub struct DurableWriter<TS: TransferStore + Send + 'static> {
     queue: RequestQueue,
     writer: Option<JoinHandle<Ledger<TS>>>,
+    /// The op of the newest snapshot (the start position, then each online snapshot's).
+    last_snapshot_op: Arc<AtomicU64>,
 }
 
 impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
@@ -87,16 +93,18 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         if ledger.account_count() != 0 || ledger.transfer_count() != 0 || ledger.clock() != 0 {
             return Err(OpenError::LedgerNotFresh);
         }
-        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, clock)
+        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, None, clock)
     }
 
     /// Like `open`, for a ledger loaded from a snapshot that stands for log position `from`:
-    /// replays the WAL records after it.
+    /// replays the WAL records after it. With a `SnapshotPolicy`, the WAL thread takes online
+    /// snapshots (`online_snapshot.rs`) and retires the log they cover.
     pub fn open_from<St>(
         storage: St,
         wal_config: WalConfig,
         mut ledger: Ledger<TS>,
         from: LogPosition,
+        snapshots: Option<SnapshotPolicy>,
         clock: impl Clock,
     ) -> Result<(Self, RecoveryEnd), OpenError>
     where
@@ -104,6 +112,12 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         St::File: Send,
     {
         let end = replay_log(&storage, from, &mut ledger)?;
+        let last_snapshot_op = Arc::new(AtomicU64::new(from.op));
+        let snapshotting = snapshots.map(|policy| Snapshotting {
+            policy,
+            last_op: Arc::clone(&last_snapshot_op),
+            job: None,
+        });
         let wal = WalWriter::resume(storage, wal_config, end.clone())?;
         let (queue, requests) = RequestQueue::bounded(QUEUE_DEPTH);
         // One group in flight, one coming back: the writer never blocks on a full channel.
@@ -111,7 +125,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         let (status_tx, status_rx) = bounded::<WalStatus>(2);
         let wal_thread = std::thread::Builder::new()
             .name("ledger-wal".into())
-            .spawn(move || run_wal(wal, &groups_rx, &status_tx))
+            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting))
             .map_err(OpenError::Spawn)?;
         let state = WriterState {
             ledger,
@@ -127,7 +141,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
             .name("ledger-writer".into())
             .spawn(move || run_writer(state, clock, &requests, groups_tx, &status_rx, wal_thread))
             .map_err(OpenError::Spawn)?;
-        Ok((Self { queue, writer: Some(writer) }, end))
+        Ok((Self { queue, writer: Some(writer), last_snapshot_op }, end))
     }
 
     /// Queues a command, waiting while the queue is full; the reply arrives once durable.
@@ -138,6 +152,12 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
     /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
     pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
         self.queue.try_submit(command)
+    }
+
+    /// The WAL op the newest snapshot covers (0: none).
+    #[must_use]
+    pub fn last_snapshot_op(&self) -> u64 {
+        self.last_snapshot_op.load(Ordering::Acquire)
     }
 
     /// Submits and waits for the durable reply.
@@ -163,7 +183,56 @@ impl<TS: TransferStore + Send + 'static> Drop for DurableWriter<TS> {
     }
 }
 
-fn run_wal<St: Storage>(mut wal: WalWriter<St>, groups: &Receiver<Group>, status: &Sender<WalStatus>) {
+/// The WAL thread's view of online snapshots: the policy, the op of the newest snapshot, and
+/// the job in progress (at most one).
+struct Snapshotting {
+    policy: SnapshotPolicy,
+    last_op: Arc<AtomicU64>,
+    job: Option<JoinHandle<JobOutcome>>,
+}
+
+impl Snapshotting {
+    /// After a group is durable: collect a finished job (then retire what the oldest kept
+    /// snapshot covers), and start a new one when the log has grown enough.
+    fn after_group<St: Storage>(&mut self, wal: &mut WalWriter<St>, durable: LogPosition) {
+        if self.job.as_ref().is_some_and(JoinHandle::is_finished) {
+            self.collect(wal);
+        }
+        let since = durable.op.saturating_sub(self.last_op.load(Ordering::Acquire));
+        if self.job.is_none() && since >= self.policy.every_ops {
+            match start_job(&self.policy, durable) {
+                Ok(job) => self.job = Some(job),
+                Err(e) => eprintln!("ledger: cannot start a snapshot job: {e}"),
+            }
+        }
+    }
+
+    fn collect<St: Storage>(&mut self, wal: &mut WalWriter<St>) {
+        let Some(job) = self.job.take() else { return };
+        match job.join() {
+            Ok(Ok(file)) => {
+                self.last_op.store(file.op, Ordering::Release);
+                // Retiring is best effort: a failure leaves more log than needed, never less.
+                let oldest_kept =
+                    snapshots::list(&self.policy.data_dir).ok().and_then(|l| l.last().map(|s| s.op));
+                if let Some(op) = oldest_kept
+                    && let Err(e) = wal.retire_segments_before(op)
+                {
+                    eprintln!("ledger: retiring WAL segments after snapshot {}: {e}", file.op);
+                }
+            }
+            Ok(Err(reason)) => eprintln!("ledger: snapshot job failed (the log is untouched): {reason}"),
+            Err(_) => eprintln!("ledger: snapshot job panicked (the log is untouched)"),
+        }
+    }
+}
+
+fn run_wal<St: Storage>(
+    mut wal: WalWriter<St>,
+    groups: &Receiver<Group>,
+    status: &Sender<WalStatus>,
+    mut snapshotting: Option<Snapshotting>,
+) {
     for mut group in groups {
         loop {
             match wal.write_group(&group.bytes, group.first_op, group.last_op, group.last_checksum) {
@@ -171,6 +240,10 @@ fn run_wal<St: Storage>(mut wal: WalWriter<St>, groups: &Receiver<Group>, status
                     for (reply, answer) in group.replies.drain(..) {
                         // A client that gave up waiting loses only its answer.
                         let _ = reply.send(answer);
+                    }
+                    if let Some(snapshotting) = &mut snapshotting {
+                        let durable = LogPosition { op: group.last_op, checksum: group.last_checksum };
+                        snapshotting.after_group(&mut wal, durable);
                     }
                     group.bytes.clear();
                     if status.send(WalStatus::Written(group)).is_err() {
@@ -197,6 +270,10 @@ fn run_wal<St: Storage>(mut wal: WalWriter<St>, groups: &Receiver<Group>, status
                 }
             }
         }
+    }
+    // Shutting down: let a running job finish its file (it never touches the log).
+    if let Some(snapshotting) = &mut snapshotting {
+        snapshotting.collect(&mut wal);
     }
 }
 

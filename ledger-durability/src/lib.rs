@@ -9,6 +9,7 @@
 
 pub mod data_dir;
 pub mod durable_writer;
+pub mod online_snapshot;
 pub mod replay;
 pub mod snapshots;
 pub mod storage;
