@@ -82,6 +82,12 @@ pub fn write<S: TransferStore>(
         fs::create_dir_all(&dir).map_err(dir_error)?;
         File::open(data_dir).and_then(|d| d.sync_all()).map_err(dir_error)?;
     }
+    // A crash mid-write leaves a `.tmp` file behind; it was never a snapshot, so clear it.
+    for entry in fs::read_dir(&dir).map_err(dir_error)?.flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with("snapshot-") && n.ends_with(".tmp")) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
     let path = dir.join(snapshot_name(position.op));
     let temp = dir.join(format!("{}.tmp", snapshot_name(position.op)));
     let write_error = |source| SnapshotFileError::Write { path: path.display().to_string(), source };

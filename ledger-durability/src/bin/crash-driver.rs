@@ -33,6 +33,8 @@ const LEDGER: u32 = 1;
 const BATCH: u128 = 500;
 /// Batches in flight at once, so that group commit has something to group.
 const PIPELINE: usize = 4;
+/// Online snapshot interval (records): small, so that a run takes several.
+const SNAPSHOT_EVERY_OPS: u64 = 25;
 
 fn transfer(id: u128, accounts: u128) -> Transfer {
     Transfer {
@@ -52,7 +54,12 @@ type Writer = DurableWriter<FileTransferStore>;
 /// returned together: the lock must live as long as the writer.
 fn open(dir: &Path) -> Result<(Writer, DataDirLock), String> {
     let preference = IoBackend::from_env().map_err(|e| e.to_string())?;
-    let config = DataDirConfig { io: IoBackendChoice(preference), ..DataDirConfig::default() };
+    // Frequent online snapshots, so that kills also land in the middle of snapshot jobs.
+    let config = DataDirConfig {
+        io: IoBackendChoice(preference),
+        snapshot_every_ops: Some(SNAPSHOT_EVERY_OPS),
+        ..DataDirConfig::default()
+    };
     let opened = data_dir::open(dir, config, SystemClock).map_err(|e| e.to_string())?;
     eprintln!("crash-driver: WAL I/O backend {} (asked for {preference})", opened.io);
     if let Some(torn) = &opened.recovery.torn_tail {
