@@ -75,6 +75,7 @@ pub struct DurableWriter<TS: TransferStore + Send + 'static> {
     writer: Option<JoinHandle<Ledger<TS>>>,
     /// The op of the newest snapshot (the start position, then each online snapshot's).
     last_snapshot_op: Arc<AtomicU64>,
+    groups_written: GroupCounter,
 }
 
 impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
@@ -113,6 +114,8 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
     {
         let end = replay_log(&storage, from, &mut ledger)?;
         let last_snapshot_op = Arc::new(AtomicU64::new(from.op));
+        let groups_written: GroupCounter = Arc::new(AtomicU64::new(0));
+        let wal_groups = Arc::clone(&groups_written);
         let snapshotting = snapshots.map(|policy| Snapshotting {
             policy,
             last_op: Arc::clone(&last_snapshot_op),
@@ -125,7 +128,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         let (status_tx, status_rx) = bounded::<WalStatus>(2);
         let wal_thread = std::thread::Builder::new()
             .name("ledger-wal".into())
-            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting))
+            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting, &wal_groups))
             .map_err(OpenError::Spawn)?;
         let state = WriterState {
             ledger,
@@ -141,7 +144,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
             .name("ledger-writer".into())
             .spawn(move || run_writer(state, clock, &requests, groups_tx, &status_rx, wal_thread))
             .map_err(OpenError::Spawn)?;
-        Ok((Self { queue, writer: Some(writer), last_snapshot_op }, end))
+        Ok((Self { queue, writer: Some(writer), last_snapshot_op, groups_written }, end))
     }
 
     /// Queues a command, waiting while the queue is full; the reply arrives once durable.
@@ -152,6 +155,12 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
     /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
     pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
         self.queue.try_submit(command)
+    }
+
+    /// Groups made durable so far: each is one write and one `fdatasync`.
+    #[must_use]
+    pub fn groups_written(&self) -> u64 {
+        self.groups_written.load(Ordering::Relaxed)
     }
 
     /// The WAL op the newest snapshot covers (0: none).
@@ -185,6 +194,9 @@ impl<TS: TransferStore + Send + 'static> Drop for DurableWriter<TS> {
 
 /// The WAL thread's view of online snapshots: the policy, the op of the newest snapshot, and
 /// the job in progress (at most one).
+/// Groups written (one write and one fdatasync each), shared with the handle for metrics.
+type GroupCounter = Arc<AtomicU64>;
+
 struct Snapshotting {
     policy: SnapshotPolicy,
     last_op: Arc<AtomicU64>,
@@ -232,11 +244,13 @@ fn run_wal<St: Storage>(
     groups: &Receiver<Group>,
     status: &Sender<WalStatus>,
     mut snapshotting: Option<Snapshotting>,
+    groups_written: &GroupCounter,
 ) {
     for mut group in groups {
         loop {
             match wal.write_group(&group.bytes, group.first_op, group.last_op, group.last_checksum) {
                 Ok(()) => {
+                    groups_written.fetch_add(1, Ordering::Relaxed);
                     for (reply, answer) in group.replies.drain(..) {
                         // A client that gave up waiting loses only its answer.
                         let _ = reply.send(answer);
@@ -620,5 +634,75 @@ mod tests {
         writer.call(Command::CreateAccounts(vec![account(1)])).expect("account");
         let Ok(Reply::Accounts(one)) = writer.call(Command::LookupAccounts(vec![1])) else { panic!() };
         assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn a_full_disk_refuses_writes_without_losing_any_and_recovers_when_space_returns() {
+        let storage = FaultyStorage::new();
+        let clock = ManualClock::new(1);
+        // Small segments, so that the log must soon preallocate a new one.
+        let config = WalConfig { segment_size: 64 * 1024 };
+        let (writer, _) =
+            DurableWriter::open(storage.clone(), config, Ledger::default(), clock.clone()).expect("open");
+        writer.call(Command::CreateAccounts(vec![account(1), account(2)])).expect("accounts");
+        // Room for the current segment only: the next preallocation fails with ENOSPC. The
+        // batch whose group hits it waits (its group is retried); later writes are refused.
+        storage.set_space_budget(Some(64 * 1024));
+        let mut waiting = Vec::new();
+        let mut acknowledged = Vec::new();
+        let mut refused = 0;
+        for id in 1..=400_u128 {
+            let batch: Vec<Transfer> = (0..40).map(|i| transfer(id * 1000 + i, 1)).collect();
+            waiting.push((id, writer.submit(Command::CreateTransfers(batch)).expect("submit")));
+            std::thread::sleep(Duration::from_millis(2));
+            waiting.retain(|(id, receiver)| match receiver.try_recv() {
+                Ok(Reply::CreateTransfers { results, .. }) if results.is_empty() => {
+                    acknowledged.push(*id);
+                    false
+                }
+                Ok(Reply::Unavailable(message)) => {
+                    assert!(message.contains("disk full"), "{message}");
+                    refused += 1;
+                    false
+                }
+                Ok(other) => panic!("unexpected reply {other:?}"),
+                Err(_) => true,
+            });
+            if refused >= 3 {
+                break;
+            }
+        }
+        assert!(refused > 0, "the disk never filled");
+        // Space returns: the stuck group completes within the retry interval, writes resume.
+        storage.set_space_budget(None);
+        for (id, receiver) in waiting {
+            match receiver.recv().expect("reply") {
+                Reply::CreateTransfers { results, .. } if results.is_empty() => acknowledged.push(id),
+                Reply::Unavailable(_) => {}
+                other => panic!("unexpected reply {other:?}"),
+            }
+        }
+        let resumed = (0..500).any(|attempt| {
+            let batch = vec![transfer(9_000_000 + attempt, 1)];
+            let reply = writer.call(Command::CreateTransfers(batch)).expect("reply");
+            let ok = matches!(reply, Reply::CreateTransfers { ref results, .. } if results.is_empty());
+            if !ok {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            ok
+        });
+        assert!(resumed, "writes did not resume after space returned");
+        let Ok(Reply::StateHash(before)) = writer.call(Command::StateHash) else { panic!("hash") };
+        drop(writer);
+        // Nothing acknowledged is lost, and the state survives a crash.
+        let (writer, _) =
+            DurableWriter::open(storage.crash(), config, Ledger::default(), clock).expect("reopen");
+        let Ok(Reply::StateHash(after)) = writer.call(Command::StateHash) else { panic!("hash") };
+        assert_eq!(after, before);
+        let ids: Vec<u128> = acknowledged.iter().map(|id| id * 1000).collect();
+        let Ok(Reply::Transfers(found)) = writer.call(Command::LookupTransfers(ids.clone())) else {
+            panic!()
+        };
+        assert_eq!(found.len(), ids.len());
     }
 }

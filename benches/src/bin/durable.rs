@@ -102,7 +102,13 @@ fn main() {
     let elapsed = start.elapsed();
     let applied = batches_per_client * clients * BATCH_EVENTS_MAX as u64;
     let writer = Arc::into_inner(writer).expect("clients done");
+    let groups = writer.groups_written();
     drop(writer);
+    println!(
+        "fsyncs: {groups} groups (one write + one fdatasync each) = {:.0}/s, {:.1} batches per group",
+        groups as f64 / elapsed.as_secs_f64(),
+        (batches_per_client * clients) as f64 / groups.max(1) as f64
+    );
     let wal_bytes: u64 = std::fs::read_dir(dir.join("wal"))
         .map(|entries| {
             entries.filter_map(Result::ok).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
