@@ -44,19 +44,22 @@ pub enum AccountChoice {
     Hot { hot: u64, percent: u64 },
 }
 
-/// Creates accounts with ids `1..=count` (no balance limits, so no transfer fails).
-pub fn open_accounts<S: TransferStore>(ledger: &mut Ledger<S>, count: u64) {
-    let mut next = 1_u128;
-    let mut now = 1_u64;
-    while next <= u128::from(count) {
-        let batch: Vec<Account> = (next..=u128::from(count))
+/// Batches (of at most `BATCH_EVENTS_MAX`) of accounts with ids `1..=count`, on `LEDGER`, with
+/// no balance limits, so that no workload transfer fails.
+pub fn account_batches(count: u64) -> impl Iterator<Item = Vec<Account>> {
+    (1..=u128::from(count)).step_by(ledger_core::BATCH_EVENTS_MAX).map(move |first| {
+        (first..=u128::from(count))
             .take(ledger_core::BATCH_EVENTS_MAX)
             .map(|id| Account { id, ledger: LEDGER, code: 1, ..Account::default() })
-            .collect();
-        next += batch.len() as u128;
+            .collect()
+    })
+}
+
+/// Creates accounts with ids `1..=count` directly in a ledger.
+pub fn open_accounts<S: TransferStore>(ledger: &mut Ledger<S>, count: u64) {
+    for (now, batch) in (1_u64..).zip(account_batches(count)) {
         let failures = ledger.create_accounts(now, &batch).expect("account batch within limits");
         assert!(failures.is_empty(), "opening accounts failed: {failures:?}");
-        now += 1;
     }
 }
 

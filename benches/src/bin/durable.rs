@@ -11,7 +11,7 @@ use ledger_benches::{AccountChoice, TransferWorkload};
 use ledger_core::clock::SystemClock;
 use ledger_core::transfer_store::FileTransferStore;
 use ledger_core::writer::{Command, Reply};
-use ledger_core::{Account, BATCH_EVENTS_MAX, Ledger, LedgerConfig};
+use ledger_core::{BATCH_EVENTS_MAX, Ledger, LedgerConfig};
 use ledger_durability::durable_writer::DurableWriter;
 use ledger_durability::storage::{IoBackend, open_storage};
 use ledger_durability::wal::WalConfig;
@@ -60,15 +60,7 @@ fn main() {
     let (writer, _, backend) = open(&dir, accounts, transfers, io);
     println!("wal io: {backend} (asked for {io})");
     let writer = Arc::new(writer);
-    for first in (1..=accounts).step_by(BATCH_EVENTS_MAX) {
-        let batch: Vec<Account> = (first..=accounts.min(first + BATCH_EVENTS_MAX as u64 - 1))
-            .map(|id| Account {
-                id: u128::from(id),
-                ledger: ledger_benches::LEDGER,
-                code: 1,
-                ..Account::default()
-            })
-            .collect();
+    for batch in ledger_benches::account_batches(accounts) {
         assert!(matches!(writer.call(Command::CreateAccounts(batch)), Ok(Reply::CreateAccounts { .. })));
     }
     let batches_per_client = transfers / BATCH_EVENTS_MAX as u64 / clients;

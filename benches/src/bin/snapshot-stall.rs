@@ -9,7 +9,7 @@
 use ledger_benches::{AccountChoice, TransferWorkload};
 use ledger_core::clock::SystemClock;
 use ledger_core::writer::{Command, Reply};
-use ledger_core::{Account, BATCH_EVENTS_MAX, LedgerConfig};
+use ledger_core::{BATCH_EVENTS_MAX, LedgerConfig};
 use ledger_durability::data_dir::{self, DataDirConfig};
 use std::time::{Duration, Instant};
 
@@ -25,15 +25,7 @@ fn run(accounts: u64, batches: u64, every_ops: Option<u64>) {
         ..DataDirConfig::default()
     };
     let opened = data_dir::open(&dir, config, SystemClock).expect("open");
-    for first in (1..=accounts).step_by(BATCH_EVENTS_MAX) {
-        let batch: Vec<Account> = (first..=accounts.min(first + BATCH_EVENTS_MAX as u64 - 1))
-            .map(|id| Account {
-                id: u128::from(id),
-                ledger: ledger_benches::LEDGER,
-                code: 1,
-                ..Account::default()
-            })
-            .collect();
+    for batch in ledger_benches::account_batches(accounts) {
         assert!(matches!(
             opened.writer.call(Command::CreateAccounts(batch)),
             Ok(Reply::CreateAccounts { .. })
