@@ -56,6 +56,12 @@ impl TransferState {
     }
 
     fn unpack(value: u64) -> (Self, TransferLocator) {
+        // Only `pack` writes index values, and snapshot loading checks every value it reads
+        // (`unpack_checked`); anything else is memory corruption.
+        Self::unpack_checked(value).unwrap_or_else(|| unreachable!("corrupt transfer index value {value:#x}"))
+    }
+
+    fn unpack_checked(value: u64) -> Option<(Self, TransferLocator)> {
         let state = match value >> STATE_SHIFT {
             0 => Self::Committed,
             1 => Self::Pending,
@@ -63,10 +69,9 @@ impl TransferState {
             3 => Self::Voided,
             4 => Self::Expired,
             5 => Self::Failed,
-            // Only `pack` writes index values; anything else is memory corruption.
-            other => unreachable!("corrupt transfer index state {other}"),
+            _ => return None,
         };
-        (state, value & LOCATOR_MASK)
+        Some((state, value & LOCATOR_MASK))
     }
 }
 

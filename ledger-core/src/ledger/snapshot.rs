@@ -29,7 +29,7 @@
 //! 100M ids would dominate restart time. Loading checks every checksum and count before the
 //! state is used; `state_hash()` after loading equals `state_hash()` at writing.
 
-use super::{ExpiryQueue, Ledger, UndoLog, expiry};
+use super::{ExpiryQueue, Ledger, TransferState, UndoLog, expiry};
 use crate::account::{ACCOUNT_SIZE, Account};
 use crate::chunked::ChunkedVec;
 use crate::id_index::IdIndex;
@@ -299,6 +299,16 @@ impl<S: TransferStore> Ledger<S> {
             _ => SnapshotError::Io(e),
         })?;
         check("transfer index", index_stored, index_crc)?;
+        // Every index value must decode to a state, and a stored transfer's position must lie
+        // within the records: the engine treats both as invariants once loaded.
+        let (_, _, slots) = transfer_index.raw();
+        for slot in slots.iter().filter(|s| s[0] != 0 || s[1] != 0) {
+            match TransferState::unpack_checked(slot[2]) {
+                Some((TransferState::Failed, _)) => {}
+                Some((_, locator)) if locator < transfer_count => {}
+                _ => return Err(invalid("transfer index", format!("invalid entry value {:#018x}", slot[2]))),
+            }
+        }
 
         let mut failed_ids = ChunkedVec::new();
         read_records::<u128>(input, "failed ids", failed_count, |id| {
@@ -309,6 +319,24 @@ impl<S: TransferStore> Ledger<S> {
         let mut pending = hashbrown::HashMap::default();
         let mut expiry_queue = ExpiryQueue::default();
         read_records::<Transfer>(input, "pending", pending_count, |t| {
+            // Everything the engine will later take as given must hold: a pending transfer names
+            // existing accounts and is indexed as pending.
+            if account_index.get(t.debit_account_id).is_none()
+                || account_index.get(t.credit_account_id).is_none()
+            {
+                return Err(invalid(
+                    "pending",
+                    format!("pending transfer {} names an unknown account", t.id),
+                ));
+            }
+            if transfer_index.get(t.id).map(|v| TransferState::unpack_checked(v).map(|(s, _)| s))
+                != Some(Some(TransferState::Pending))
+            {
+                return Err(invalid(
+                    "pending",
+                    format!("pending transfer {} is not indexed as pending", t.id),
+                ));
+            }
             if t.timeout > 0 {
                 expiry_queue.push(expiry::deadline(&t), t.id);
             }
