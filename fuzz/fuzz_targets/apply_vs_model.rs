@@ -8,12 +8,12 @@
 
 #![no_main]
 
-
 use arbitrary::Arbitrary;
+use ledger_core::OwnedEvents as Batch;
 use ledger_core::limits::NANOS_PER_SECOND;
 use ledger_core::reference_model::{ReferenceLedger, ReferenceResults};
 use ledger_core::{
-    AMOUNT_MAX, Account, AccountFlags, BatchResults, Events, Ledger, LedgerConfig, Transfer, TransferFlags,
+    AMOUNT_MAX, Account, AccountFlags, BatchResults, Ledger, LedgerConfig, Transfer, TransferFlags,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -148,22 +148,6 @@ fn transfer(t: &FuzzTransfer) -> Transfer {
     }
 }
 
-enum Batch {
-    Accounts(Vec<Account>),
-    Transfers(Vec<Transfer>),
-    Pulse,
-}
-
-impl Batch {
-    fn events(&self) -> Events<'_> {
-        match self {
-            Self::Accounts(a) => Events::CreateAccounts(a),
-            Self::Transfers(t) => Events::CreateTransfers(t),
-            Self::Pulse => Events::Pulse,
-        }
-    }
-}
-
 fn capacity(byte: u8) -> u64 {
     if byte < 32 { u64::from(byte) } else { 1_000_000 }
 }
@@ -218,10 +202,10 @@ fuzz_target!(|input: Input| {
         };
         let batch = match fuzz_batch {
             FuzzBatch::Accounts(_, a) => {
-                Batch::Accounts(a.iter().take(BATCH_EVENTS_MAX).map(account).collect())
+                Batch::CreateAccounts(a.iter().take(BATCH_EVENTS_MAX).map(account).collect())
             }
             FuzzBatch::Transfers(_, t) => {
-                Batch::Transfers(t.iter().take(BATCH_EVENTS_MAX).map(transfer).collect())
+                Batch::CreateTransfers(t.iter().take(BATCH_EVENTS_MAX).map(transfer).collect())
             }
             FuzzBatch::Pulse(_) => Batch::Pulse,
         };

@@ -25,7 +25,7 @@ pub mod writer;
 mod zeroed;
 
 pub use account::{ACCOUNT_SIZE, Account, AccountFlags};
-pub use ledger::{BatchError, BatchResults, Events, Ledger, MemoryUsage, TransferState};
+pub use ledger::{BatchError, BatchResults, Events, Ledger, MemoryUsage, OwnedEvents, TransferState};
 pub use limits::{BATCH_EVENTS_MAX, LedgerConfig};
 pub use result::{CreateAccountResult, CreateTransferResult, EventResult};
 pub use transfer::{AMOUNT_MAX, TRANSFER_SIZE, Transfer, TransferFlags};

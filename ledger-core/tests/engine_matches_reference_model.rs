@@ -20,11 +20,12 @@
 
 use std::collections::BTreeMap;
 
+use ledger_core::OwnedEvents as Batch;
 use ledger_core::limits::{NANOS_PER_SECOND, TIMESTAMP_MAX};
 use ledger_core::reference_model::{ReferenceLedger, ReferenceResults};
 use ledger_core::{
     AMOUNT_MAX, Account, AccountFlags, BatchError, BatchResults, CreateAccountResult, CreateTransferResult,
-    Events, Ledger, LedgerConfig, Transfer, TransferFlags,
+    Ledger, LedgerConfig, Transfer, TransferFlags,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -469,24 +470,6 @@ fn case() -> impl Strategy<Value = Case> {
 // From generated steps to batches
 // ---------------------------------------------------------------------------------------------
 
-/// A batch as applied: owned events, so the run can be replayed.
-#[derive(Clone, Debug)]
-enum Batch {
-    Accounts(Vec<Account>),
-    Transfers(Vec<Transfer>),
-    Pulse,
-}
-
-impl Batch {
-    fn events(&self) -> Events<'_> {
-        match self {
-            Self::Accounts(a) => Events::CreateAccounts(a),
-            Self::Transfers(t) => Events::CreateTransfers(t),
-            Self::Pulse => Events::Pulse,
-        }
-    }
-}
-
 /// Turns generated steps into concrete batches: moves the simulated wall clock, fills events
 /// from the plan, resolves references to earlier transfers.
 #[derive(Debug)]
@@ -536,7 +519,7 @@ impl Builder {
         let (now, batch) = match step {
             Step::Accounts(clock_move, events) => {
                 let now = self.read_clock(*clock_move);
-                (now, Batch::Accounts(events.iter().map(|e| self.account(e)).collect()))
+                (now, Batch::CreateAccounts(events.iter().map(|e| self.account(e)).collect()))
             }
             Step::Pulse(clock_move) => (self.read_clock(*clock_move), Batch::Pulse),
             Step::Transfers(clock_move, events) => {
@@ -556,10 +539,10 @@ impl Builder {
                     }
                     transfers.push(transfer);
                 }
-                (now, Batch::Transfers(transfers))
+                (now, Batch::CreateTransfers(transfers))
             }
         };
-        if let Batch::Transfers(transfers) = &batch
+        if let Batch::CreateTransfers(transfers) = &batch
             && let Some(last) = transfers.last()
             && let Some(recorded) = self.submitted.last_mut()
         {

@@ -219,6 +219,18 @@ mod tests {
         }
     }
 
+    fn open_two_accounts(opened: &Opened) {
+        let accounts = vec![
+            Account { id: 1, ledger: 1, code: 1, ..Account::default() },
+            Account { id: 2, ledger: 1, code: 1, ..Account::default() },
+        ];
+        let reply = opened.writer.call(Command::CreateAccounts(accounts)).expect("accounts");
+        assert!(
+            matches!(reply, Reply::CreateAccounts { ref results, .. } if results.is_empty()),
+            "{reply:?}"
+        );
+    }
+
     fn post(opened: &Opened, first: u128, count: u128) {
         let transfers: Vec<Transfer> = (first..first + count)
             .map(|id| Transfer {
@@ -250,11 +262,7 @@ mod tests {
         let dir = scratch("compact");
         let clock = ManualClock::new(1_000);
         let opened = open(&dir, small_segments(), clock.clone()).expect("open");
-        let accounts = vec![
-            Account { id: 1, ledger: 1, code: 1, ..Account::default() },
-            Account { id: 2, ledger: 1, code: 1, ..Account::default() },
-        ];
-        opened.writer.call(Command::CreateAccounts(accounts)).expect("accounts");
+        open_two_accounts(&opened);
         for batch in 0..20 {
             clock.advance(1);
             post(&opened, 1 + batch * 100, 100);
@@ -289,11 +297,7 @@ mod tests {
         let dir = scratch("fallback");
         let clock = ManualClock::new(1_000);
         let opened = open(&dir, small_segments(), clock.clone()).expect("open");
-        let accounts = vec![
-            Account { id: 1, ledger: 1, code: 1, ..Account::default() },
-            Account { id: 2, ledger: 1, code: 1, ..Account::default() },
-        ];
-        opened.writer.call(Command::CreateAccounts(accounts)).expect("accounts");
+        open_two_accounts(&opened);
         post(&opened, 1, 10);
         drop(opened);
         compact(&dir, small_segments()).expect("first snapshot");
@@ -330,11 +334,7 @@ mod tests {
         let clock = ManualClock::new(1_000);
         let config = DataDirConfig { snapshot_every_ops: Some(5), ..small_segments() };
         let opened = open(&dir, config, clock.clone()).expect("open");
-        let accounts = vec![
-            Account { id: 1, ledger: 1, code: 1, ..Account::default() },
-            Account { id: 2, ledger: 1, code: 1, ..Account::default() },
-        ];
-        opened.writer.call(Command::CreateAccounts(accounts)).expect("accounts");
+        open_two_accounts(&opened);
         let mut snapshot_seen = false;
         for batch in 0..200 {
             clock.advance(1);

@@ -100,6 +100,26 @@ impl Events<'_> {
     }
 }
 
+/// The events of one batch, owned: what tests, fuzzers and tools keep to replay a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedEvents {
+    CreateAccounts(Vec<Account>),
+    CreateTransfers(Vec<Transfer>),
+    Pulse,
+}
+
+impl OwnedEvents {
+    /// The borrowed form `apply` takes.
+    #[must_use]
+    pub fn events(&self) -> Events<'_> {
+        match self {
+            Self::CreateAccounts(accounts) => Events::CreateAccounts(accounts),
+            Self::CreateTransfers(transfers) => Events::CreateTransfers(transfers),
+            Self::Pulse => Events::Pulse,
+        }
+    }
+}
+
 /// Outputs of one batch, in buffers the caller reuses so that applying allocates nothing.
 #[derive(Debug, Default)]
 pub struct BatchResults {
