@@ -1,6 +1,7 @@
 //! `ledger-core`: the deterministic, single-writer double-entry engine.
 //!
 //! - `account`, `transfer`: the 128-byte records and their flags (byte layouts in `docs/formats.md`).
+//! - `query`: the read-side records (`AccountFilter`, `QueryFilter`, `AccountBalance`).
 //! - `result`: the numbered per-event result codes (`docs/result-codes.md`).
 //! - `ledger`: the state and `apply(batch) -> results`, pure and deterministic.
 //! - `writer`: the one thread that owns a `Ledger`, fed through a bounded queue.
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod id_index;
 pub mod ledger;
 pub mod limits;
+pub mod query;
 mod record;
 #[cfg(any(test, feature = "reference-model"))]
 pub mod reference_model;
@@ -27,5 +29,6 @@ mod zeroed;
 pub use account::{ACCOUNT_SIZE, Account, AccountFlags};
 pub use ledger::{BatchError, BatchResults, Events, Ledger, MemoryUsage, OwnedEvents, TransferState};
 pub use limits::{BATCH_EVENTS_MAX, LedgerConfig};
+pub use query::{AccountBalance, AccountFilter, AccountFilterFlags, QueryFilter, QueryFilterFlags};
 pub use result::{CreateAccountResult, CreateTransferResult, EventResult};
 pub use transfer::{AMOUNT_MAX, TRANSFER_SIZE, Transfer, TransferFlags};

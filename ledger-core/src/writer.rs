@@ -8,6 +8,7 @@
 use crate::account::Account;
 use crate::clock::Clock;
 use crate::ledger::{BatchError, BatchResults, Events, Ledger};
+use crate::query::{AccountBalance, AccountFilter, QueryFilter};
 use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use crate::transfer::Transfer;
 use crate::transfer_store::{MemoryTransferStore, TransferStore};
@@ -28,6 +29,9 @@ pub enum Command {
     CreateTransfers(Vec<Transfer>),
     LookupAccounts(Vec<u128>),
     LookupTransfers(Vec<u128>),
+    /// The balance history of an account with the `history` flag.
+    GetAccountBalances(AccountFilter),
+    QueryAccounts(QueryFilter),
     StateHash,
 }
 
@@ -44,6 +48,7 @@ pub enum Reply {
     },
     Accounts(Vec<Account>),
     Transfers(Vec<Transfer>),
+    Balances(Vec<AccountBalance>),
     StateHash([u8; 32]),
     /// The batch was refused as a whole; nothing changed.
     Rejected(BatchError),
@@ -63,10 +68,39 @@ pub enum WriterError {
     Stopped,
 }
 
+/// Where a reply goes: a channel for threads that wait, or a callback for everyone else (an
+/// async server hands the reply to its runtime; a batcher splits a merged reply). A callback
+/// runs on the writer's or the WAL thread, so it must be quick and must not block.
+pub enum ReplyTo {
+    Channel(Sender<Reply>),
+    Callback(Box<dyn FnOnce(Reply) + Send>),
+}
+
+impl ReplyTo {
+    /// Delivers the reply. A requester that gave up waiting loses only its answer.
+    pub fn send(self, reply: Reply) {
+        match self {
+            Self::Channel(sender) => {
+                let _ = sender.send(reply);
+            }
+            Self::Callback(callback) => callback(reply),
+        }
+    }
+}
+
+impl std::fmt::Debug for ReplyTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Channel(_) => "ReplyTo::Channel",
+            Self::Callback(_) => "ReplyTo::Callback",
+        })
+    }
+}
+
 /// One queued command and where its reply goes.
 pub struct Request {
     pub command: Command,
-    pub reply: Sender<Reply>,
+    pub reply: ReplyTo,
 }
 
 impl std::fmt::Debug for Request {
@@ -93,20 +127,30 @@ impl RequestQueue {
     /// Queues a command, waiting while the queue is full; the reply arrives on the receiver.
     pub fn submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
         let (reply, receiver) = bounded(1);
-        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
-        sender.send(Request { command, reply }).map_err(|_| WriterError::Stopped)?;
+        self.submit_to(command, ReplyTo::Channel(reply))?;
         Ok(receiver)
     }
 
     /// Queues a command without waiting; `QueueFull` tells the caller to shed load.
     pub fn try_submit(&self, command: Command) -> Result<Receiver<Reply>, WriterError> {
         let (reply, receiver) = bounded(1);
+        self.try_submit_to(command, ReplyTo::Channel(reply))?;
+        Ok(receiver)
+    }
+
+    /// Queues a command whose reply goes to `reply`, waiting while the queue is full.
+    pub fn submit_to(&self, command: Command, reply: ReplyTo) -> Result<(), WriterError> {
+        let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
+        sender.send(Request { command, reply }).map_err(|_| WriterError::Stopped)
+    }
+
+    /// Queues a command whose reply goes to `reply`, without waiting.
+    pub fn try_submit_to(&self, command: Command, reply: ReplyTo) -> Result<(), WriterError> {
         let sender = self.sender.as_ref().ok_or(WriterError::Stopped)?;
         sender.try_send(Request { command, reply }).map_err(|e| match e {
             TrySendError::Full(_) => WriterError::QueueFull,
             TrySendError::Disconnected(_) => WriterError::Stopped,
-        })?;
-        Ok(receiver)
+        })
     }
 
     /// Submits and waits for the reply.
@@ -203,7 +247,7 @@ fn run<S: TransferStore>(
             reply = Reply::Fatal(message.clone());
         }
         // The requester may have given up waiting; its loss, the batch is applied either way.
-        let _ = request.reply.send(reply);
+        request.reply.send(reply);
         if fatal.is_some() {
             // Stop: nothing after a failed write can be trusted. Queued requests see `Stopped`.
             return ledger;
@@ -235,16 +279,39 @@ fn execute<S: TransferStore>(
                 Err(e) => Reply::Rejected(e),
             }
         }
+        read => match execute_read(ledger, &read) {
+            Some(reply) => reply,
+            None => unreachable!("create commands are handled above"),
+        },
+    }
+}
+
+/// Answers a read command from the writer's state; `None` for the create commands. Shared by
+/// the in-memory and the durable writer. Every read is bounded (`BATCH_EVENTS_MAX` ids, or a
+/// filter's limit), so serving it between batches keeps the writer's pauses short.
+pub fn execute_read<S: TransferStore>(ledger: &Ledger<S>, command: &Command) -> Option<Reply> {
+    Some(match command {
+        Command::CreateAccounts(_) | Command::CreateTransfers(_) => return None,
         Command::LookupAccounts(ids) => {
             let mut out = Vec::with_capacity(ids.len());
-            ledger.lookup_accounts(&ids, &mut out);
+            ledger.lookup_accounts(ids, &mut out);
             Reply::Accounts(out)
         }
         Command::LookupTransfers(ids) => {
             let mut out = Vec::with_capacity(ids.len());
-            ledger.lookup_transfers(&ids, &mut out);
+            ledger.lookup_transfers(ids, &mut out);
             Reply::Transfers(out)
         }
+        Command::GetAccountBalances(filter) => {
+            let mut out = Vec::new();
+            ledger.get_account_balances(filter, &mut out);
+            Reply::Balances(out)
+        }
+        Command::QueryAccounts(filter) => {
+            let mut out = Vec::new();
+            ledger.query_accounts(filter, &mut out);
+            Reply::Accounts(out)
+        }
         Command::StateHash => Reply::StateHash(ledger.state_hash()),
-    }
+    })
 }

@@ -5,7 +5,7 @@
 //! One process at a time: `LOCK` is held with an exclusive `flock` for as long as the directory
 //! is open (the kernel releases it when the process dies, so a `kill -9` leaves no stale lock).
 
-use crate::durable_writer::{DurableWriter, OpenError};
+use crate::durable_writer::{DurableObserver, DurableWriter, OpenError};
 use crate::online_snapshot::SnapshotPolicy;
 use crate::replay::replay_log;
 use crate::snapshots::{self, SnapshotFile, SnapshotFileError};
@@ -140,6 +140,17 @@ pub struct Opened {
 
 /// Opens (creating if needed) a data directory and starts the durable writer.
 pub fn open(dir: &Path, config: DataDirConfig, clock: impl Clock) -> Result<Opened, DataDirError> {
+    open_observed(dir, config, None, clock)
+}
+
+/// `open`, with an observer that hears of every durable point (`DurableObserver`): at start,
+/// after recovery, and after each group.
+pub fn open_observed(
+    dir: &Path,
+    config: DataDirConfig,
+    observer: Option<DurableObserver>,
+    clock: impl Clock,
+) -> Result<Opened, DataDirError> {
     let lock = lock(dir)?;
     let (storage, io) = open_storage(dir, config.io.0).map_err(io_error(dir))?;
     let start = start(dir, &config)?;
@@ -149,7 +160,7 @@ pub fn open(dir: &Path, config: DataDirConfig, clock: impl Clock) -> Result<Open
         ledger: config.ledger,
     });
     let (writer, recovery) =
-        DurableWriter::open_from(storage, config.wal, start.ledger, start.from, policy, clock)?;
+        DurableWriter::open_from(storage, config.wal, start.ledger, start.from, policy, observer, clock)?;
     Ok(Opened {
         writer,
         lock,

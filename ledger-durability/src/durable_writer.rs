@@ -23,7 +23,7 @@ use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError,
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ledger_core::clock::Clock;
 use ledger_core::transfer_store::TransferStore;
-use ledger_core::writer::{Command, Reply, Request, RequestQueue, WriterError};
+use ledger_core::writer::{Command, Reply, ReplyTo, Request, RequestQueue, WriterError, execute_read};
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,8 +54,26 @@ struct Group {
     first_op: u64,
     last_op: u64,
     last_checksum: u32,
-    replies: Vec<(Sender<Reply>, Reply)>,
+    /// Transfer records in the store once the group is applied (what is durable after it).
+    transfers_end: u64,
+    /// Timestamp of the group's last batch.
+    timestamp_end: u64,
+    replies: Vec<(ReplyTo, Reply)>,
 }
+
+/// What is durable after a group: its last op, the number of transfer records the store then
+/// holds, and the ledger clock. Derived read models (the history index) follow these points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DurablePoint {
+    pub op: u64,
+    pub transfers: u64,
+    pub timestamp: u64,
+}
+
+/// Called on the WAL thread once at start (the recovered state) and after each durable group,
+/// before that group's replies are sent: a client that got a reply and then reads a derived
+/// model finds its writes announced there. It must be quick and must not block.
+pub type DurableObserver = Box<dyn FnMut(DurablePoint) + Send>;
 
 #[derive(Debug)]
 enum WalStatus {
@@ -94,18 +112,21 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         if ledger.account_count() != 0 || ledger.transfer_count() != 0 || ledger.clock() != 0 {
             return Err(OpenError::LedgerNotFresh);
         }
-        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, None, clock)
+        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, None, None, clock)
     }
 
     /// Like `open`, for a ledger loaded from a snapshot that stands for log position `from`:
     /// replays the WAL records after it. With a `SnapshotPolicy`, the WAL thread takes online
-    /// snapshots (`online_snapshot.rs`) and retires the log they cover.
+    /// snapshots (`online_snapshot.rs`) and retires the log they cover. An `observer` hears of
+    /// every durable point (`DurableObserver`).
+    #[allow(clippy::too_many_arguments)]
     pub fn open_from<St>(
         storage: St,
         wal_config: WalConfig,
         mut ledger: Ledger<TS>,
         from: LogPosition,
         snapshots: Option<SnapshotPolicy>,
+        mut observer: Option<DurableObserver>,
         clock: impl Clock,
     ) -> Result<(Self, RecoveryEnd), OpenError>
     where
@@ -113,6 +134,13 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         St::File: Send,
     {
         let end = replay_log(&storage, from, &mut ledger)?;
+        if let Some(observer) = &mut observer {
+            observer(DurablePoint {
+                op: end.next_op.saturating_sub(1),
+                transfers: ledger.transfer_count(),
+                timestamp: ledger.clock(),
+            });
+        }
         let last_snapshot_op = Arc::new(AtomicU64::new(from.op));
         let groups_written: GroupCounter = Arc::new(AtomicU64::new(0));
         let wal_groups = Arc::clone(&groups_written);
@@ -128,7 +156,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         let (status_tx, status_rx) = bounded::<WalStatus>(2);
         let wal_thread = std::thread::Builder::new()
             .name("ledger-wal".into())
-            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting, &wal_groups))
+            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting, &wal_groups, observer))
             .map_err(OpenError::Spawn)?;
         let state = WriterState {
             ledger,
@@ -245,15 +273,22 @@ fn run_wal<St: Storage>(
     status: &Sender<WalStatus>,
     mut snapshotting: Option<Snapshotting>,
     groups_written: &GroupCounter,
+    mut observer: Option<DurableObserver>,
 ) {
     for mut group in groups {
         loop {
             match wal.write_group(&group.bytes, group.first_op, group.last_op, group.last_checksum) {
                 Ok(()) => {
                     groups_written.fetch_add(1, Ordering::Relaxed);
+                    if let Some(observer) = &mut observer {
+                        observer(DurablePoint {
+                            op: group.last_op,
+                            transfers: group.transfers_end,
+                            timestamp: group.timestamp_end,
+                        });
+                    }
                     for (reply, answer) in group.replies.drain(..) {
-                        // A client that gave up waiting loses only its answer.
-                        let _ = reply.send(answer);
+                        reply.send(answer);
                     }
                     if let Some(snapshotting) = &mut snapshotting {
                         let durable = LogPosition { op: group.last_op, checksum: group.last_checksum };
@@ -277,7 +312,7 @@ fn run_wal<St: Storage>(
                 Err(error) => {
                     let message = format!("WAL write failed, the ledger has stopped: {error}");
                     for (reply, _) in group.replies.drain(..) {
-                        let _ = reply.send(Reply::Fatal(message.clone()));
+                        reply.send(Reply::Fatal(message.clone()));
                     }
                     let _ = status.send(WalStatus::Failed(message));
                     return;
@@ -353,14 +388,14 @@ fn run_writer<TS: TransferStore>(
     }
     if let Some(message) = fatal {
         for (reply, _) in state.group.replies.drain(..) {
-            let _ = reply.send(Reply::Fatal(message.clone()));
+            reply.send(Reply::Fatal(message.clone()));
         }
         drop(groups);
         let _ = wal_thread.join();
         // Keep answering until every handle is gone: a request already queued would otherwise
         // wait forever (its reply sender lives in the channel as long as a handle does).
         for request in requests {
-            let _ = request.reply.send(Reply::Fatal(message.clone()));
+            request.reply.send(Reply::Fatal(message.clone()));
         }
         return state.ledger;
     }
@@ -380,26 +415,16 @@ fn handle<TS: TransferStore>(
     let events = match &command {
         Command::CreateAccounts(accounts) => Events::CreateAccounts(accounts),
         Command::CreateTransfers(transfers) => Events::CreateTransfers(transfers),
-        Command::LookupAccounts(ids) => {
-            let mut out = Vec::with_capacity(ids.len());
-            state.ledger.lookup_accounts(ids, &mut out);
-            state.group.replies.push((reply, Reply::Accounts(out)));
-            return Step::Continue;
-        }
-        Command::LookupTransfers(ids) => {
-            let mut out = Vec::with_capacity(ids.len());
-            state.ledger.lookup_transfers(ids, &mut out);
-            state.group.replies.push((reply, Reply::Transfers(out)));
-            return Step::Continue;
-        }
-        Command::StateHash => {
-            let hash = state.ledger.state_hash();
-            state.group.replies.push((reply, Reply::StateHash(hash)));
+        read => {
+            // Answered with the group: nobody sees state a crash could still undo.
+            if let Some(answer) = execute_read(&state.ledger, read) {
+                state.group.replies.push((reply, answer));
+            }
             return Step::Continue;
         }
     };
     if let Some(message) = &state.disk_full {
-        let _ = reply.send(Reply::Unavailable(message.clone()));
+        reply.send(Reply::Unavailable(message.clone()));
         return Step::Continue;
     }
     // A group is bounded (recovery's torn-tail window depends on it): when this record might
@@ -412,12 +437,12 @@ fn handle<TS: TransferStore>(
                     state.spare = Some(empty);
                 }
                 Ok(WalStatus::DiskFull(message)) => {
-                    let _ = reply.send(Reply::Unavailable(message.clone()));
+                    reply.send(Reply::Unavailable(message.clone()));
                     state.disk_full = Some(message);
                     return Step::Continue;
                 }
                 Ok(WalStatus::Failed(_)) | Err(_) => {
-                    let _ = reply.send(Reply::Fatal("the WAL thread stopped".to_owned()));
+                    reply.send(Reply::Fatal("the WAL thread stopped".to_owned()));
                     return Step::Stop;
                 }
             }
@@ -426,7 +451,7 @@ fn handle<TS: TransferStore>(
     }
     let now = clock.now_ns();
     if let Err(error) = state.ledger.apply(now, events, &mut state.results) {
-        let _ = reply.send(Reply::Rejected(error));
+        reply.send(Reply::Rejected(error));
         return Step::Continue;
     }
     append_record(state, now, events);
@@ -455,6 +480,8 @@ fn append_record<TS: TransferStore>(state: &mut WriterState<TS>, now: u64, event
     let checksum = encode_batch(&mut state.group.bytes, op, state.last_checksum, now, events, &state.results);
     state.group.last_op = op;
     state.group.last_checksum = checksum;
+    state.group.transfers_end = state.ledger.transfer_count();
+    state.group.timestamp_end = state.ledger.clock();
     state.last_checksum = checksum;
     state.next_op = op + 1;
 }
@@ -485,7 +512,7 @@ fn dispatch<TS: TransferStore>(state: &mut WriterState<TS>, groups: &Sender<Grou
     }
     if state.group.bytes.is_empty() {
         for (reply, answer) in state.group.replies.drain(..) {
-            let _ = reply.send(answer);
+            reply.send(answer);
         }
         return;
     }

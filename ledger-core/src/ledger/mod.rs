@@ -13,6 +13,7 @@ mod create_account;
 mod create_transfer;
 mod expiry;
 mod invariants;
+mod queries;
 mod snapshot;
 mod state_hash;
 

@@ -1,0 +1,1 @@
+//! The binary wire protocol (docs/protocol.md).
