@@ -68,6 +68,12 @@ pub struct DurablePoint {
     pub op: u64,
     pub transfers: u64,
     pub timestamp: u64,
+    /// WAL records (batches) in the group; 0 for the start-up point.
+    pub records: u64,
+    /// Bytes written for the group.
+    pub bytes: u64,
+    /// How long the group's write and `fdatasync` took, in nanoseconds.
+    pub sync_ns: u64,
 }
 
 /// Called on the WAL thread once at start (the recovered state) and after each durable group,
@@ -139,6 +145,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
                 op: end.next_op.saturating_sub(1),
                 transfers: ledger.transfer_count(),
                 timestamp: ledger.clock(),
+                ..DurablePoint::default()
             });
         }
         let last_snapshot_op = Arc::new(AtomicU64::new(from.op));
@@ -277,14 +284,19 @@ fn run_wal<St: Storage>(
 ) {
     for mut group in groups {
         loop {
+            let started = std::time::Instant::now();
             match wal.write_group(&group.bytes, group.first_op, group.last_op, group.last_checksum) {
                 Ok(()) => {
+                    let sync_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     groups_written.fetch_add(1, Ordering::Relaxed);
                     if let Some(observer) = &mut observer {
                         observer(DurablePoint {
                             op: group.last_op,
                             transfers: group.transfers_end,
                             timestamp: group.timestamp_end,
+                            records: group.last_op + 1 - group.first_op,
+                            bytes: group.bytes.len() as u64,
+                            sync_ns,
                         });
                     }
                     for (reply, answer) in group.replies.drain(..) {
