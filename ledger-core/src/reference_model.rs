@@ -10,6 +10,8 @@
 //! - a linked chain clones the whole books before it starts and restores the clone if any member
 //!   fails (no undo log to get wrong);
 //! - expiry scans every transfer for due pending ones and sorts them by (deadline, id);
+//! - balance history is one `Vec` of rows for all accounts, and `get_account_balances` scans all
+//!   of it;
 //! - each rule is one `if` in the order of the spec's tables, so the code reads like the tables.
 //!
 //! Nothing in here is fast enough for production; it is never built into the server.
@@ -18,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::account::{Account, AccountFlags};
 use crate::ledger::{BatchError, BatchResults, Events, TransferState};
+use crate::query::{AccountBalance, AccountFilter, AccountFilterFlags};
 use crate::limits::{BATCH_EVENTS_MAX, LedgerConfig, NANOS_PER_SECOND, TIMESTAMP_MAX};
 use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use crate::transfer::{AMOUNT_MAX, Transfer, TransferFlags};
@@ -81,6 +84,23 @@ struct Books {
     transfer_ids_in_creation_order: Vec<u128>,
     /// Ids of transfers that failed for a transient reason.
     burnt_transfer_ids: BTreeSet<u128>,
+    /// Balance rows of accounts with the `history` flag, all accounts mixed, in the order they
+    /// were recorded.
+    balance_history: Vec<BalanceRow>,
+}
+
+/// An account's balances right after one of its transfers or expiries, and what a filter
+/// looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BalanceRow {
+    account_id: u128,
+    /// The account was the transfer's debit account (else its credit account).
+    debited: bool,
+    user_data_128: u128,
+    user_data_64: u64,
+    user_data_32: u32,
+    code: u16,
+    balance: AccountBalance,
 }
 
 /// The reference ledger. Same inputs as `Ledger::apply`, same answers, no cleverness.
@@ -206,6 +226,59 @@ impl ReferenceLedger {
             .min()
     }
 
+    /// The balance history of `filter.account_id` as `docs/protocol.md` and TigerBeetle define
+    /// `get_account_balances`: nothing for an invalid filter, an unknown account or one without
+    /// the `history` flag; else the rows of the account's transfers (and expiries) on the sides
+    /// the filter names, with matching non-zero fields, in the inclusive timestamp range, oldest
+    /// first (newest first if reversed), at most `limit` and `BATCH_EVENTS_MAX`.
+    #[must_use]
+    pub fn get_account_balances(&self, filter: &AccountFilter) -> Vec<AccountBalance> {
+        let debits = filter.flags.0 & AccountFilterFlags::DEBITS.0 != 0;
+        let credits = filter.flags.0 & AccountFilterFlags::CREDITS.0 != 0;
+        let reversed = filter.flags.0 & AccountFilterFlags::REVERSED.0 != 0;
+        let known = AccountFilterFlags::DEBITS.0 | AccountFilterFlags::CREDITS.0 | AccountFilterFlags::REVERSED.0;
+        let valid = filter.account_id != 0
+            && filter.account_id != u128::MAX
+            && filter.reserved.iter().all(|b| *b == 0)
+            && filter.flags.0 & !known == 0
+            && (debits || credits)
+            && filter.limit != 0
+            && (filter.timestamp_min == 0 || filter.timestamp_max == 0 || filter.timestamp_min <= filter.timestamp_max);
+        if !valid {
+            return Vec::new();
+        }
+        let Some(account) = self.books.accounts.get(&filter.account_id) else { return Vec::new() };
+        if !account.flags.contains(AccountFlags::HISTORY) {
+            return Vec::new();
+        }
+        let wanted = |value: u128, filter_value: u128| filter_value == 0 || value == filter_value;
+        let mut rows: Vec<AccountBalance> = self
+            .books
+            .balance_history
+            .iter()
+            .filter(|row| row.account_id == filter.account_id)
+            .filter(|row| if row.debited { debits } else { credits })
+            .filter(|row| wanted(row.user_data_128, filter.user_data_128))
+            .filter(|row| wanted(u128::from(row.user_data_64), u128::from(filter.user_data_64)))
+            .filter(|row| wanted(u128::from(row.user_data_32), u128::from(filter.user_data_32)))
+            .filter(|row| wanted(u128::from(row.code), u128::from(filter.code)))
+            .filter(|row| filter.timestamp_min == 0 || row.balance.timestamp >= filter.timestamp_min)
+            .filter(|row| filter.timestamp_max == 0 || row.balance.timestamp <= filter.timestamp_max)
+            .map(|row| row.balance)
+            .collect();
+        if reversed {
+            rows.reverse();
+        }
+        rows.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX).min(BATCH_EVENTS_MAX));
+        rows
+    }
+
+    /// Balance rows recorded for all accounts together.
+    #[must_use]
+    pub fn balance_row_count(&self) -> usize {
+        self.books.balance_history.len()
+    }
+
     /// Runs the events of a batch chain by chain. A chain is a run of `linked` events plus the
     /// first event after them without the flag; a lone unlinked event is a chain of one.
     fn run_chains<E, R: ChainCodes>(
@@ -277,6 +350,8 @@ impl ReferenceLedger {
             stored.state = TransferState::Expired;
             let pending = stored.record;
             release_pending(&mut self.books, &pending);
+            // Expiry has no timestamp of its own: its rows carry the pass's.
+            record_balances(&mut self.books, &pending, timestamp);
             expired.push(id);
         }
     }
@@ -818,9 +893,38 @@ fn post_or_void_pending_transfer(
     R::Ok
 }
 
+/// Stores an accepted transfer, after its accounts were updated, and records their balances.
 fn store_transfer(books: &mut Books, record: Transfer, state: TransferState) {
     books.transfer_ids_in_creation_order.push(record.id);
     books.transfers.insert(record.id, StoredTransfer { record, state });
+    record_balances(books, &record, record.timestamp);
+}
+
+/// Appends a row for each account of `transfer` that has the `history` flag, with the balances
+/// it holds now.
+fn record_balances(books: &mut Books, transfer: &Transfer, timestamp: u64) {
+    for (account_id, debited) in [(transfer.debit_account_id, true), (transfer.credit_account_id, false)] {
+        let Some(account) = books.accounts.get(&account_id) else { continue };
+        if !account.flags.contains(AccountFlags::HISTORY) {
+            continue;
+        }
+        let balance = AccountBalance {
+            debits_pending: account.debits_pending,
+            debits_posted: account.debits_posted,
+            credits_pending: account.credits_pending,
+            credits_posted: account.credits_posted,
+            timestamp,
+        };
+        books.balance_history.push(BalanceRow {
+            account_id,
+            debited,
+            user_data_128: transfer.user_data_128,
+            user_data_64: transfer.user_data_64,
+            user_data_32: transfer.user_data_32,
+            code: transfer.code,
+            balance,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -12,20 +12,26 @@
 //! ahead so that timeouts fire, and now and then leaps to the end of time.
 //!
 //! After every batch: identical results (failed indices and codes, expired ids, timestamp or
-//! batch error), identical lookups and states of every id in the id space, the engine's
+//! batch error), identical lookups and states of every id in the id space, identical balance
+//! histories (`get_account_balances` for a few filters per account: the whole history, the
+//! balance as of a time, and one filter that varies sides, fields, range, order and limit from
+//! batch to batch; about one account in five has the `history` flag), the engine's
 //! `check_invariants`, and per ledger total debits = total credits in the model. After the run:
-//! replaying the same batches into a fresh `Ledger` gives the same `state_hash`.
+//! replaying the same batches into a fresh `Ledger` gives the same `state_hash`, and so does a
+//! snapshot of the final state loaded back (with the same balance histories).
 //!
 //! Cases default to `DEFAULT_CASES`; `PROPTEST_CASES=5000 cargo test ...` runs more.
 
 use std::collections::BTreeMap;
 
 use ledger_core::OwnedEvents as Batch;
+use ledger_core::ledger::SnapshotPosition;
 use ledger_core::limits::{NANOS_PER_SECOND, TIMESTAMP_MAX};
 use ledger_core::reference_model::{ReferenceLedger, ReferenceResults};
+use ledger_core::transfer_store::MemoryTransferStore;
 use ledger_core::{
-    AMOUNT_MAX, Account, AccountFlags, BatchError, BatchResults, CreateAccountResult, CreateTransferResult,
-    Ledger, LedgerConfig, Transfer, TransferFlags,
+    AMOUNT_MAX, Account, AccountFilter, AccountFilterFlags, AccountFlags, BatchError, BatchResults,
+    CreateAccountResult, CreateTransferResult, Ledger, LedgerConfig, Transfer, TransferFlags,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -788,6 +794,63 @@ fn assert_same_state(ledger: &Ledger, model: &ReferenceLedger, context: &str) ->
     Ok(())
 }
 
+/// The filters compared after batch `number` for account `id`: its whole history, its balance
+/// as of the middle of the run so far, and one filter whose sides, fields, range, order and limit
+/// change with the batch number (now and then an invalid one, which must match nothing).
+fn balance_filters(number: usize, id: u128, clock: u64) -> [AccountFilter; 3] {
+    let start = WALL_CLOCK_START_NS;
+    let span = clock.saturating_sub(start);
+    let at = |fraction: u64| start + span / 4 * fraction;
+    let both = AccountFilterFlags::DEBITS.union(AccountFilterFlags::CREDITS);
+    let whole = AccountFilter::all_of(id, u32::MAX);
+    let as_of_middle = AccountFilter {
+        timestamp_max: at(2).max(1),
+        limit: 1,
+        flags: both.union(AccountFilterFlags::REVERSED),
+        ..whole
+    };
+    let n = number + usize::try_from(id % 64).unwrap_or(0);
+    let pick = |choices: &[u64], shift: usize| choices[(n >> shift) % choices.len()];
+    let sides = [AccountFilterFlags::DEBITS, AccountFilterFlags::CREDITS, both][n % 3];
+    let (timestamp_min, timestamp_max) = [(0, 0), (at(1), at(3)), (at(2), 0), (0, at(2)), (at(3), at(1))][(n >> 1) % 5];
+    let varied = AccountFilter {
+        user_data_128: u128::from(pick(&[0, 0, 1, 2], 2)),
+        user_data_64: pick(&[0, 0, 0, 1, 2], 3),
+        user_data_32: u32::try_from(pick(&[0, 0, 0, 2], 4)).unwrap_or(0),
+        code: u16::try_from(pick(&[0, 1, 2], 5)).unwrap_or(0),
+        timestamp_min,
+        timestamp_max,
+        limit: u32::try_from(pick(&[1, 2, 5, u64::from(u32::MAX)], 1)).unwrap_or(1),
+        flags: if n % 2 == 0 { sides } else { sides.union(AccountFilterFlags::REVERSED) },
+        ..whole
+    };
+    [whole, as_of_middle, varied]
+}
+
+fn assert_same_balances(
+    ledger: &Ledger,
+    model: &ReferenceLedger,
+    number: usize,
+    context: &str,
+) -> Result<(), TestCaseError> {
+    let mut engine = Vec::new();
+    for id in account_ids() {
+        for filter in balance_filters(number, id, model.clock()) {
+            engine.clear();
+            ledger.get_account_balances(&filter, &mut engine);
+            prop_assert_eq!(
+                &engine,
+                &model.get_account_balances(&filter),
+                "balances of account {} for {:?} after {}",
+                id,
+                filter,
+                context
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A sum that cannot overflow: (carries, low 128 bits).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct WideSum(u32, u128);
@@ -840,6 +903,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         let expected = model.apply(now, batch.events());
         prop_assert_eq!(engine, expected, "results of {}", context);
         assert_same_state(&ledger, &model, &context)?;
+        assert_same_balances(&ledger, &model, number, &context)?;
         if let Err(violation) = ledger.check_invariants() {
             prop_assert!(false, "{} after {}", violation, context);
         }
@@ -854,6 +918,14 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         let _refused = replayed.apply(*now, batch.events(), &mut results);
     }
     prop_assert_eq!(replayed.state_hash(), ledger.state_hash(), "state hash after replay");
+
+    // A snapshot of the final state loads back to the same state, balance histories included.
+    let mut bytes = Vec::new();
+    ledger.write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write to memory");
+    let (loaded, _) = Ledger::read_snapshot(case.config, MemoryTransferStore::new(), &mut &bytes[..])
+        .map_err(|e| TestCaseError::fail(format!("snapshot does not load: {e}")))?;
+    prop_assert_eq!(loaded.state_hash(), ledger.state_hash(), "state hash after a snapshot");
+    assert_same_balances(&loaded, &model, case.steps.len(), "loading a snapshot")?;
     Ok(())
 }
 

@@ -192,6 +192,12 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         self.queue.try_submit(command)
     }
 
+    /// Queues a command whose reply goes to `reply` (a callback runs on the WAL thread once
+    /// the answer is durable), waiting while the queue is full.
+    pub fn submit_to(&self, command: Command, reply: ReplyTo) -> Result<(), WriterError> {
+        self.queue.submit_to(command, reply)
+    }
+
     /// Groups made durable so far: each is one write and one `fdatasync`.
     #[must_use]
     pub fn groups_written(&self) -> u64 {

@@ -1,13 +1,15 @@
 //! The `ledger` binary.
 //!
-//! Commands: `demo` drives the engine in-process through a small consumer-credit story and
-//! prints what the books show; `verify` checks a data directory (WAL and snapshots) offline;
-//! `snapshot` compacts one offline. The network
-//! server (`serve`), `post` and `lookup` arrive with the server issue; they are not listed here
-//! until they work.
+//! Commands: `serve` (the default) runs the server: the binary protocol for posting and the
+//! HTTP read API, over a data directory (`./data` unless told otherwise); `post` and `lookup`
+//! are its command-line clients; `demo` drives the engine in-process through a small
+//! consumer-credit story; `verify` checks a data directory offline; `snapshot` compacts one
+//! offline.
 
 mod demo;
 mod verify;
+
+use ledger_server::{cli, serve};
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,8 +23,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a disbursement, repayment and credit-line story through the engine and print the books
-    /// (the default when no command is given).
+    /// Run the ledger server (the default when no command is given): binary protocol on
+    /// --addr, HTTP read API on --http, data in --data-dir.
+    Serve(serve::config::ServeArgs),
+    /// Post JSON lines from stdin (accounts, transfers) and print one JSON result per line.
+    Post(cli::post::PostArgs),
+    /// Look up one account or transfer and print it as JSON.
+    Lookup(cli::lookup::LookupArgs),
+    /// Run a disbursement, repayment and credit-line story through the engine, in memory, and
+    /// print the books.
     Demo,
     /// Offline compaction: replay the WAL after the newest snapshot, write a new snapshot, and
     /// retire the WAL segments that the kept snapshots cover. Refuses while the directory is in use.
@@ -42,7 +51,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Demo) {
+    match cli.command.unwrap_or_else(|| Command::Serve(serve::config::ServeArgs::default())) {
+        Command::Serve(args) => serve::run(&args),
+        Command::Post(args) => cli::post::run(&args),
+        Command::Lookup(args) => cli::lookup::run(&args),
         Command::Demo => match demo::run(&mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -26,6 +26,8 @@ pub(super) enum Undo {
     PendingInserted { id: u128 },
     /// A live pending transfer was resolved.
     PendingRemoved { transfer: Transfer },
+    /// A balance row was appended to the history of the account at this position.
+    BalanceRowAppended { account_position: u64 },
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +89,9 @@ impl<S: TransferStore> Ledger<S> {
                     // the live pending set when it fires, so a stale entry is harmless.
                     let removed = self.pending.remove(&id);
                     debug_assert!(removed.is_some());
+                }
+                Undo::BalanceRowAppended { account_position } => {
+                    self.history.remove_last(account_position);
                 }
                 Undo::PendingRemoved { transfer } => {
                     let previous = self.pending.insert(transfer.id, transfer);

@@ -183,6 +183,7 @@ impl<S: TransferStore> Ledger<S> {
         self.undo.record(|| Undo::TransferCreated { id: t.id });
         self.store_account(debit_position, debit);
         self.store_account(credit_position, credit);
+        self.record_balances(debit_position, credit_position, &stored, timestamp);
         R::Ok
     }
 
@@ -312,6 +313,7 @@ impl<S: TransferStore> Ledger<S> {
         }
         let resolved = if post { TransferState::Posted } else { TransferState::Voided };
         self.set_transfer_state(p.id, resolved, locator);
+        self.record_balances(debit_position, credit_position, &stored, timestamp);
         R::Ok
     }
 }

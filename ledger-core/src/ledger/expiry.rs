@@ -66,7 +66,9 @@ impl<S: TransferStore> Ledger<S> {
                 continue;
             }
             self.pending.remove(&id);
-            self.release_pending(&pending, true);
+            let (debit_position, credit_position) = self.release_pending(&pending, true);
+            // Expiry has no timestamp of its own: its rows carry the pass's (`balance_history.rs`).
+            self.record_balances(debit_position, credit_position, &pending, now);
             let (state, locator) = self.transfer_index_entry(id);
             debug_assert_eq!(state, TransferState::Pending);
             self.set_transfer_state(id, TransferState::Expired, locator);
@@ -90,8 +92,9 @@ impl<S: TransferStore> Ledger<S> {
     }
 
     /// Takes a pending transfer's reservation off both accounts; reopens accounts it closed when
-    /// `reopen` (void and expiry do; a post keeps them closed).
-    pub(super) fn release_pending(&mut self, pending: &Transfer, reopen: bool) {
+    /// `reopen` (void and expiry do; a post keeps them closed). Returns the positions of the
+    /// debit and credit accounts.
+    pub(super) fn release_pending(&mut self, pending: &Transfer, reopen: bool) -> (u64, u64) {
         let debit_position = self.account_position(pending.debit_account_id);
         let credit_position = self.account_position(pending.credit_account_id);
         let mut debit = *self.account_at(debit_position);
@@ -109,6 +112,7 @@ impl<S: TransferStore> Ledger<S> {
         }
         self.store_account(debit_position, debit);
         self.store_account(credit_position, credit);
+        (debit_position, credit_position)
     }
 
     /// The index position of an account a stored transfer refers to: present by construction.

@@ -24,7 +24,9 @@ struct LedgerTotals {
 impl<S: TransferStore> Ledger<S> {
     /// Checks: per ledger, total debits = total credits (posted and pending separately); no
     /// account beyond its balance limit; the live pending set matches the pending states in the
-    /// index and the accounts' pending totals; timestamps strictly increase in creation order.
+    /// index and the accounts' pending totals; timestamps strictly increase in creation order;
+    /// only `history` accounts have balance rows, their rows never go back in time, and the last
+    /// row of each equals its balances (zero balances if it has none).
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let fail = |message: String| Err(InvariantViolation(message));
         // Wrapping sums: equality modulo 2^128 still catches any imbalance a test can produce,
@@ -115,6 +117,45 @@ impl<S: TransferStore> Ledger<S> {
                 pending_in_index,
                 self.pending.len()
             ));
+        }
+        self.check_balance_history()
+    }
+
+    fn check_balance_history(&self) -> Result<(), InvariantViolation> {
+        let fail = |message: String| Err(InvariantViolation(message));
+        let mut rows = 0_u64;
+        for position in self.history.accounts_in_creation_order() {
+            let account = self.account_at(position);
+            if !account.flags.contains(AccountFlags::HISTORY) {
+                return fail(format!("account {} has balance rows but no history flag", account.id));
+            }
+            let mut last_timestamp = account.timestamp;
+            for row in self.history.rows_of(position) {
+                if row.timestamp <= account.timestamp || row.timestamp < last_timestamp || row.timestamp > self.clock
+                {
+                    return fail(format!("account {} has a balance row out of time order", account.id));
+                }
+                last_timestamp = row.timestamp;
+                rows += 1;
+            }
+        }
+        if rows != self.history.len() {
+            return fail(format!("{rows} balance rows belong to accounts, {} are stored", self.history.len()));
+        }
+        for (position, account) in (0_u64..).zip(self.accounts.iter()) {
+            if !account.flags.contains(AccountFlags::HISTORY) {
+                continue;
+            }
+            let matches = match self.history.last_of(position) {
+                Some(last) => last.balances_equal(account),
+                None => {
+                    [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
+                        == [0; 4]
+                }
+            };
+            if !matches {
+                return fail(format!("account {}: the last balance row differs from its balances", account.id));
+            }
         }
         Ok(())
     }

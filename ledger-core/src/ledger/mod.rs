@@ -6,8 +6,10 @@
 //!
 //! Where each rule lives: `create_account.rs` and `create_transfer.rs` hold the per-event checks in
 //! precedence order, `chain.rs` the linked-chain rollback, `expiry.rs` pending timeouts,
-//! `state_hash.rs` the hash that proves two states equal.
+//! `balance_history.rs` the balance rows of accounts with the `history` flag, `queries.rs` the
+//! reads by filter, `state_hash.rs` the hash that proves two states equal.
 
+mod balance_history;
 mod chain;
 mod create_account;
 mod create_transfer;
@@ -24,6 +26,7 @@ use crate::limits::{BATCH_EVENTS_MAX, LedgerConfig, TIMESTAMP_MAX};
 use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use crate::transfer::Transfer;
 use crate::transfer_store::{MemoryTransferStore, TransferLocator, TransferStore};
+use balance_history::BalanceHistory;
 use chain::UndoLog;
 use expiry::ExpiryQueue;
 use foldhash::fast::RandomState;
@@ -178,6 +181,8 @@ pub struct Ledger<S: TransferStore = MemoryTransferStore> {
     /// Live pending transfers (stored form), by id.
     pending: hashbrown::HashMap<u128, Transfer, RandomState>,
     expiry: ExpiryQueue,
+    /// Balance rows of the accounts with the `history` flag.
+    history: BalanceHistory,
     /// The last timestamp assigned; every new event gets a larger one.
     clock: u64,
     undo: UndoLog,
@@ -209,6 +214,7 @@ impl<S: TransferStore> Ledger<S> {
             failed_ids: ChunkedVec::new(),
             pending: hashbrown::HashMap::default(),
             expiry: ExpiryQueue::default(),
+            history: BalanceHistory::default(),
             clock: 0,
             undo: UndoLog::default(),
         }
@@ -376,7 +382,14 @@ impl<S: TransferStore> Ledger<S> {
             transfer_index_bytes: self.transfer_index.allocated_bytes(),
             transfer_records_bytes: self.transfers.resident_bytes(),
             pending_bytes: self.pending.allocation_size() + self.expiry.allocated_bytes(),
+            balance_history_bytes: self.history.allocated_bytes(),
         }
+    }
+
+    /// Balance rows kept for accounts with the `history` flag, all accounts together.
+    #[must_use]
+    pub fn balance_row_count(&self) -> u64 {
+        self.history.len()
     }
 
     /// Runs the events of one batch, honouring linked chains (see `chain.rs`).
@@ -457,6 +470,8 @@ pub struct MemoryUsage {
     pub transfer_index_bytes: usize,
     pub transfer_records_bytes: usize,
     pub pending_bytes: usize,
+    /// Balance rows of `history` accounts and their per-account position lists.
+    pub balance_history_bytes: usize,
 }
 
 /// How many events ahead `run_batch` prefetches: enough to cover a DRAM miss (~100 ns) with the

@@ -5,7 +5,7 @@
 //! ```text
 //! header, 64 bytes
 //!      0   4  magic            "LSNP"
-//!      4   2  version          1
+//!      4   2  version          2 (1 is still read: see below)
 //!      6   2  flags            bit 0: transfer records included
 //!      8   8  log_op           the WAL op this state is the result of (opaque to the engine)
 //!     16   8  clock            the ledger's last timestamp
@@ -15,22 +15,32 @@
 //!     48   8  pending          live pending transfers
 //!     56   4  log_checksum     the record checksum of op `log_op` (opaque to the engine)
 //!     60   4  header_crc32c    CRC32C of bytes 0..60
-//! then five sections in this order, each a 16-byte frame (byte length u64, CRC32C u32,
+//! then six sections in this order, each a 16-byte frame (byte length u64, CRC32C u32,
 //! reserved u32 = 0) and its bytes:
-//!   accounts        128-byte account records, creation order
-//!   transfer index  seeds [u64; 2], id count u64, slot count u64, then the slots (24 bytes each)
-//!   failed ids      u128 each, in the order they failed
-//!   pending         128-byte transfer records of the live pending transfers, by id
-//!   records         128-byte transfer records in acceptance order (empty unless flag bit 0)
+//!   accounts         128-byte account records, creation order
+//!   transfer index   seeds [u64; 2], id count u64, slot count u64, then the slots (24 bytes each)
+//!   failed ids       u128 each, in the order they failed
+//!   pending          128-byte transfer records of the live pending transfers, by id
+//!   records          128-byte transfer records in acceptance order (empty unless flag bit 0)
+//!   balance history  per account with rows, in creation order: a 32-byte group head
+//!                    (account_id u128, row_count u64, reserved u64 = 0), then row_count
+//!                    104-byte rows oldest first (layout in `balance_history.rs`)
 //! ```
+//!
+//! The header has no room for a row count, so the history section's length comes from its own
+//! frame and is checked against the group heads. Version 1 (five sections, written before
+//! balance history existed) is still read, as a ledger without rows, but only if no account has
+//! the `history` flag: such an account's rows were never written, and loading it would silently
+//! give it an empty history that replaying the WAL would not.
 //!
 //! The account index and the expiry queue are rebuilt on load (they follow from the accounts
 //! and the pending transfers). The transfer index is stored as its raw slots because rebuilding
 //! 100M ids would dominate restart time. Loading checks every checksum and count before the
 //! state is used; `state_hash()` after loading equals `state_hash()` at writing.
 
+use super::balance_history::{BALANCE_ROW_SIZE, BalanceHistory, BalanceRow};
 use super::{ExpiryQueue, Ledger, TransferState, UndoLog, expiry};
-use crate::account::{ACCOUNT_SIZE, Account};
+use crate::account::{ACCOUNT_SIZE, Account, AccountFlags};
 use crate::chunked::ChunkedVec;
 use crate::id_index::IdIndex;
 use crate::limits::LedgerConfig;
@@ -43,12 +53,18 @@ use std::io::{self, Read, Write};
 const _: () = assert!(cfg!(target_endian = "little"), "snapshots assume a little-endian host");
 
 pub const SNAPSHOT_MAGIC: u32 = u32::from_le_bytes(*b"LSNP");
-pub const SNAPSHOT_VERSION: u16 = 1;
+pub const SNAPSHOT_VERSION: u16 = 2;
+/// The oldest version this build reads: version 1 lacks the balance history section.
+const SNAPSHOT_VERSION_MIN: u16 = 1;
 pub const SNAPSHOT_HEADER_SIZE: usize = 64;
 const FLAG_RECORDS: u16 = 1;
 const FRAME_SIZE: usize = 16;
 /// Bytes hashed and written per step when streaming a large section.
 const STREAM_CHUNK: usize = 1 << 20;
+/// A history group head: account_id u128, row_count u64, reserved u64.
+const HISTORY_GROUP_HEAD_SIZE: usize = 32;
+/// Rows read per step when loading the history section.
+const HISTORY_ROWS_PER_READ: usize = 8192;
 
 /// Where in the log a snapshot stands; stored, not interpreted, by the engine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,8 +80,15 @@ pub enum SnapshotError {
     Io(#[from] io::Error),
     #[error("not a snapshot (magic {found:#010x})")]
     BadMagic { found: u32 },
-    #[error("snapshot format version {found} is not supported (this build reads {SNAPSHOT_VERSION})")]
+    #[error(
+        "snapshot format version {found} is not supported (this build reads {SNAPSHOT_VERSION_MIN} to {SNAPSHOT_VERSION})"
+    )]
     UnsupportedVersion { found: u16 },
+    #[error(
+        "snapshot format version {version} has no balance history, but account {account_id} has the history flag: \
+         its rows cannot be restored from this snapshot (recover from an older snapshot or the complete WAL)"
+    )]
+    HistoryMissing { version: u16, account_id: u128 },
     #[error("snapshot header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
     HeaderChecksum { stored: u32, computed: u32 },
     #[error(
@@ -113,6 +136,18 @@ fn read_frame(input: &mut impl Read, section: &'static str, expected_len: u64) -
         return Err(invalid(section, "reserved frame bytes are not zero"));
     }
     Ok(u32::from_le_bytes(frame[8..12].try_into().unwrap_or_default()))
+}
+
+/// Reads the frame of a section whose length the header does not imply; returns (byte length,
+/// stored checksum).
+fn read_frame_any_length(input: &mut impl Read, section: &'static str) -> Result<(u64, u32), SnapshotError> {
+    let mut frame = [0_u8; FRAME_SIZE];
+    input.read_exact(&mut frame)?;
+    if frame[12..16] != [0; 4] {
+        return Err(invalid(section, "reserved frame bytes are not zero"));
+    }
+    let len = u64::from_le_bytes(frame[0..8].try_into().unwrap_or_default());
+    Ok((len, u32::from_le_bytes(frame[8..12].try_into().unwrap_or_default())))
 }
 
 /// Reads exactly `into.len()` bytes, returning their CRC32C.
@@ -213,6 +248,50 @@ impl<S: TransferStore> Ledger<S> {
             self.transfers.for_each(&mut |t| bytes.extend_from_slice(&t.to_bytes()));
             write_section(out, &[&bytes])?;
         }
+
+        // The history may be large and its rows are scattered over the row table: stream it
+        // twice through a bounded buffer, once for the frame's length and checksum, once to
+        // write, instead of holding a copy of it.
+        let history_accounts = self.history.accounts_in_creation_order();
+        let (mut len, mut crc) = (0_u64, 0_u32);
+        self.visit_history_bytes(&history_accounts, &mut |bytes| {
+            len += bytes.len() as u64;
+            crc = crc32c::crc32c_append(crc, bytes);
+            Ok(())
+        })?;
+        let mut frame = [0_u8; FRAME_SIZE];
+        frame[0..8].copy_from_slice(&len.to_le_bytes());
+        frame[8..12].copy_from_slice(&crc.to_le_bytes());
+        out.write_all(&frame)?;
+        self.visit_history_bytes(&history_accounts, &mut |bytes| out.write_all(bytes))?;
+        Ok(())
+    }
+
+    /// Hands the balance history section's bytes to `visit` in pieces of at most about
+    /// `STREAM_CHUNK` bytes: per account (positions in creation order), its group head, then its
+    /// rows, oldest first.
+    fn visit_history_bytes(
+        &self,
+        accounts: &[u64],
+        visit: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut buffer: Vec<u8> = Vec::new();
+        for &position in accounts {
+            let mut head = [0_u8; HISTORY_GROUP_HEAD_SIZE];
+            head[0..16].copy_from_slice(&self.account_at(position).id.to_le_bytes());
+            head[16..24].copy_from_slice(&(self.history.row_count_of(position) as u64).to_le_bytes());
+            buffer.extend_from_slice(&head);
+            for row in self.history.rows_of(position) {
+                if buffer.len() + BALANCE_ROW_SIZE > STREAM_CHUNK {
+                    visit(&buffer)?;
+                    buffer.clear();
+                }
+                buffer.extend_from_slice(bytemuck::bytes_of(row));
+            }
+        }
+        if !buffer.is_empty() {
+            visit(&buffer)?;
+        }
         Ok(())
     }
 
@@ -239,7 +318,7 @@ impl<S: TransferStore> Ledger<S> {
             return Err(SnapshotError::HeaderChecksum { stored, computed });
         }
         let version = u16::from_le_bytes([header[4], header[5]]);
-        if version != SNAPSHOT_VERSION {
+        if !(SNAPSHOT_VERSION_MIN..=SNAPSHOT_VERSION).contains(&version) {
             return Err(SnapshotError::UnsupportedVersion { found: version });
         }
         let flags = u16::from_le_bytes([header[6], header[7]]);
@@ -363,6 +442,14 @@ impl<S: TransferStore> Ledger<S> {
         if transfer_index.len() as u64 != transfer_count + failed_count {
             return Err(invalid("transfer index", "id count differs from transfers + failed ids"));
         }
+        let history = if version == 1 {
+            if let Some(account) = accounts.iter().find(|a| a.flags.contains(AccountFlags::HISTORY)) {
+                return Err(SnapshotError::HistoryMissing { version, account_id: account.id });
+            }
+            BalanceHistory::default()
+        } else {
+            read_history(input, &accounts, &account_index, clock)?
+        };
         let ledger = Self {
             config,
             accounts,
@@ -372,11 +459,102 @@ impl<S: TransferStore> Ledger<S> {
             failed_ids,
             pending,
             expiry: expiry_queue,
+            history,
             clock,
             undo: UndoLog::default(),
         };
         Ok((ledger, position))
     }
+}
+
+/// Reads section 6 (balance history) and checks what the engine later takes as given: each
+/// group names an existing account with the `history` flag, once, in creation order; each row
+/// names one side and is no older than the account nor newer than the clock; an account's rows
+/// never go back in time and the last one equals the account's balances; and every history
+/// account whose balances are not zero has rows.
+fn read_history(
+    input: &mut impl Read,
+    accounts: &ChunkedVec<Account>,
+    account_index: &IdIndex,
+    clock: u64,
+) -> Result<BalanceHistory, SnapshotError> {
+    const SECTION: &str = "balance history";
+    let (len, stored) = read_frame_any_length(input, SECTION)?;
+    let mut history = BalanceHistory::default();
+    let mut crc = 0;
+    let mut consumed = 0_u64;
+    let mut previous_position = None;
+    let mut buffer: Vec<BalanceRow> = Vec::new();
+    while consumed < len {
+        if len - consumed < HISTORY_GROUP_HEAD_SIZE as u64 {
+            return Err(invalid(SECTION, "a group head is cut off by the section's end"));
+        }
+        let mut head = [0_u8; HISTORY_GROUP_HEAD_SIZE];
+        input.read_exact(&mut head)?;
+        crc = crc32c::crc32c_append(crc, &head);
+        consumed += HISTORY_GROUP_HEAD_SIZE as u64;
+        let account_id = u128::from_le_bytes(head[0..16].try_into().unwrap_or_default());
+        let row_count = u64::from_le_bytes(head[16..24].try_into().unwrap_or_default());
+        if head[24..32] != [0; 8] {
+            return Err(invalid(SECTION, format!("account {account_id}: reserved group bytes are not zero")));
+        }
+        let Some(position) = account_index.get(account_id) else {
+            return Err(invalid(SECTION, format!("rows for unknown account {account_id}")));
+        };
+        let account = accounts
+            .get(usize_of(SECTION, position)?)
+            .copied()
+            .ok_or_else(|| invalid(SECTION, format!("account {account_id} is not stored")))?;
+        if !account.flags.contains(AccountFlags::HISTORY) {
+            return Err(invalid(SECTION, format!("rows for account {account_id} without the history flag")));
+        }
+        if previous_position.is_some_and(|previous| previous >= position) {
+            return Err(invalid(SECTION, format!("account {account_id} repeated or out of creation order")));
+        }
+        previous_position = Some(position);
+        let bytes = row_count.checked_mul(BALANCE_ROW_SIZE as u64).filter(|b| *b <= len - consumed);
+        let Some(bytes) = bytes.filter(|_| row_count > 0) else {
+            return Err(invalid(SECTION, format!("account {account_id}: {row_count} rows do not fit the section")));
+        };
+        if buffer.is_empty() {
+            buffer = vec![bytemuck::Zeroable::zeroed(); HISTORY_ROWS_PER_READ];
+        }
+        let mut last_timestamp = account.timestamp;
+        let mut left = row_count;
+        while left > 0 {
+            let n = usize_of(SECTION, left.min(HISTORY_ROWS_PER_READ as u64))?;
+            let chunk: &mut [u8] = bytemuck::cast_slice_mut(&mut buffer[..n]);
+            input.read_exact(chunk)?;
+            crc = crc32c::crc32c_append(crc, chunk);
+            for row in &buffer[..n] {
+                if !row.side_is_valid() {
+                    return Err(invalid(SECTION, format!("account {account_id}: a row names no valid side")));
+                }
+                if row.timestamp <= account.timestamp || row.timestamp < last_timestamp || row.timestamp > clock {
+                    return Err(invalid(
+                        SECTION,
+                        format!("account {account_id}: row timestamp {} out of order", row.timestamp),
+                    ));
+                }
+                last_timestamp = row.timestamp;
+                history.append(position, *row);
+            }
+            left -= n as u64;
+        }
+        consumed += bytes;
+        if history.last_of(position).is_none_or(|last| !last.balances_equal(&account)) {
+            return Err(invalid(SECTION, format!("account {account_id}: the last row differs from its balances")));
+        }
+    }
+    check(SECTION, stored, crc)?;
+    for (position, account) in (0_u64..).zip(accounts.iter()) {
+        let zero = [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
+            == [0; 4];
+        if account.flags.contains(AccountFlags::HISTORY) && !zero && history.row_count_of(position) == 0 {
+            return Err(invalid(SECTION, format!("account {} has balances but no rows", account.id)));
+        }
+    }
+    Ok(history)
 }
 
 #[cfg(test)]
@@ -428,6 +606,8 @@ mod tests {
         .expect("read");
         assert_eq!(read_position, position);
         assert_eq!(loaded.state_hash(), ledger.state_hash());
+        assert_eq!(loaded.balance_row_count(), ledger.balance_row_count());
+        assert!(ledger.balance_row_count() > 0, "the sample keeps history");
         loaded.check_invariants().expect("invariants");
         // Both continue identically: idempotency, burnt ids, pending expiry.
         let next = [
@@ -461,6 +641,91 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(ledger.state_hash(), loaded.state_hash());
         assert_eq!(ledger.next_expiry(), loaded.next_expiry());
+    }
+
+    /// Byte offsets of the six section frames of a snapshot.
+    fn section_frames(bytes: &[u8]) -> Vec<usize> {
+        let mut frames = Vec::new();
+        let mut at = SNAPSHOT_HEADER_SIZE;
+        while at < bytes.len() {
+            frames.push(at);
+            let len = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+            at += FRAME_SIZE + usize::try_from(len).expect("small");
+        }
+        assert_eq!(frames.len(), 6);
+        frames
+    }
+
+    /// The same snapshot as version 1: without the history section.
+    fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+        let mut old = bytes[..section_frames(bytes)[5]].to_vec();
+        old[4..6].copy_from_slice(&1_u16.to_le_bytes());
+        let crc = crc32c::crc32c(&old[..60]);
+        old[60..64].copy_from_slice(&crc.to_le_bytes());
+        old
+    }
+
+    fn load(bytes: &[u8]) -> Result<(Ledger, SnapshotPosition), SnapshotError> {
+        Ledger::read_snapshot(LedgerConfig::default(), crate::transfer_store::MemoryTransferStore::new(), &mut &bytes[..])
+    }
+
+    #[test]
+    fn version_1_loads_only_when_no_account_keeps_history() {
+        let mut plain = Ledger::default();
+        let accounts = [1, 2].map(|id| Account { id, ledger: 1, code: 1, ..Account::default() });
+        assert!(plain.create_accounts(10, &accounts).expect("batch").is_empty());
+        let moved = Transfer { id: 9, debit_account_id: 1, credit_account_id: 2, amount: 3, ledger: 1, code: 1, ..Transfer::default() };
+        assert!(plain.create_transfers(20, &[moved]).expect("batch").is_empty());
+        let mut bytes = Vec::new();
+        plain.write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write");
+        let (loaded, _) = load(&as_version_1(&bytes)).expect("a version 1 snapshot without history accounts loads");
+        assert_eq!(loaded.state_hash(), plain.state_hash());
+
+        let mut bytes = Vec::new();
+        sample_ledger().write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write");
+        match load(&as_version_1(&bytes)) {
+            Err(SnapshotError::HistoryMissing { version: 1, account_id: 1 }) => {}
+            other => panic!("expected HistoryMissing, got {other:?}"),
+        }
+        let mut future = bytes.clone();
+        future[4..6].copy_from_slice(&3_u16.to_le_bytes());
+        let crc = crc32c::crc32c(&future[..60]);
+        future[60..64].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(load(&future), Err(SnapshotError::UnsupportedVersion { found: 3 })));
+    }
+
+    #[test]
+    fn history_that_contradicts_the_accounts_is_refused_despite_a_good_checksum() {
+        let ledger = sample_ledger();
+        let mut bytes = Vec::new();
+        ledger.write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write");
+        let frame = section_frames(&bytes)[5];
+        let rows_end = bytes.len();
+        // Rewrites the history section's checksum so that only the validation can object.
+        let reseal = |damaged: &mut Vec<u8>| {
+            let crc = crc32c::crc32c(&damaged[frame + FRAME_SIZE..]);
+            damaged[frame + 8..frame + 12].copy_from_slice(&crc.to_le_bytes());
+        };
+        let last_row = rows_end - BALANCE_ROW_SIZE;
+        let cases: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 4] = [
+            ("differs from its balances", Box::new(|b: &mut Vec<u8>| b[last_row] ^= 1)),
+            ("no valid side", Box::new(|b: &mut Vec<u8>| b[rows_end - 2] = 3)),
+            ("out of order", Box::new(|b: &mut Vec<u8>| b[last_row + 80..last_row + 88].copy_from_slice(&u64::MAX.to_le_bytes()))),
+            (
+                "unknown account",
+                Box::new(|b: &mut Vec<u8>| b[frame + FRAME_SIZE..frame + FRAME_SIZE + 16].copy_from_slice(&77_u128.to_le_bytes())),
+            ),
+        ];
+        for (expected, damage) in cases {
+            let mut damaged = bytes.clone();
+            damage(&mut damaged);
+            reseal(&mut damaged);
+            let error = load(&damaged).map(|_| ()).expect_err(expected);
+            assert!(
+                matches!(&error, SnapshotError::Invalid { section: "balance history", reason } if reason.contains(expected)),
+                "{expected}: {error}"
+            );
+        }
     }
 
     #[test]

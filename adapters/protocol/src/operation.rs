@@ -1,0 +1,175 @@
+//! The operations a request can ask for, and the size of their records in each direction.
+
+use ledger_core::query::{ACCOUNT_BALANCE_SIZE, ACCOUNT_FILTER_SIZE, QUERY_FILTER_SIZE};
+use ledger_core::{ACCOUNT_SIZE, BATCH_EVENTS_MAX, TRANSFER_SIZE};
+
+/// The longest `hello` token, in bytes.
+pub const TOKEN_MAX: usize = 256;
+
+/// An id in a lookup body: a little-endian u128.
+pub const ID_SIZE: usize = 16;
+/// One failed event in a `create_*` reply: `index u32, result u32`.
+pub const EVENT_RESULT_SIZE: usize = 8;
+
+/// The operation byte of a frame. 9 is reserved for `post_events` and unknown today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Operation {
+    /// Authenticates the connection; the body is the token.
+    Hello = 0,
+    CreateAccounts = 1,
+    CreateTransfers = 2,
+    LookupAccounts = 3,
+    LookupTransfers = 4,
+    GetAccountTransfers = 5,
+    GetAccountBalances = 6,
+    QueryAccounts = 7,
+    QueryTransfers = 8,
+}
+
+impl Operation {
+    pub const ALL: [Self; 9] = [
+        Self::Hello,
+        Self::CreateAccounts,
+        Self::CreateTransfers,
+        Self::LookupAccounts,
+        Self::LookupTransfers,
+        Self::GetAccountTransfers,
+        Self::GetAccountBalances,
+        Self::QueryAccounts,
+        Self::QueryTransfers,
+    ];
+
+    #[must_use]
+    pub const fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Hello),
+            1 => Some(Self::CreateAccounts),
+            2 => Some(Self::CreateTransfers),
+            3 => Some(Self::LookupAccounts),
+            4 => Some(Self::LookupTransfers),
+            5 => Some(Self::GetAccountTransfers),
+            6 => Some(Self::GetAccountBalances),
+            7 => Some(Self::QueryAccounts),
+            8 => Some(Self::QueryTransfers),
+            _ => None,
+        }
+    }
+
+    /// The wire byte.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The snake_case name used in logs, metrics and docs.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Hello => "hello",
+            Self::CreateAccounts => "create_accounts",
+            Self::CreateTransfers => "create_transfers",
+            Self::LookupAccounts => "lookup_accounts",
+            Self::LookupTransfers => "lookup_transfers",
+            Self::GetAccountTransfers => "get_account_transfers",
+            Self::GetAccountBalances => "get_account_balances",
+            Self::QueryAccounts => "query_accounts",
+            Self::QueryTransfers => "query_transfers",
+        }
+    }
+
+    /// Bytes of one record in a request body (a `hello` token counts one event per byte).
+    #[must_use]
+    pub const fn request_event_size(self) -> usize {
+        match self {
+            Self::Hello => 1,
+            Self::CreateAccounts => ACCOUNT_SIZE,
+            Self::CreateTransfers => TRANSFER_SIZE,
+            Self::LookupAccounts | Self::LookupTransfers => ID_SIZE,
+            Self::GetAccountTransfers | Self::GetAccountBalances => ACCOUNT_FILTER_SIZE,
+            Self::QueryAccounts | Self::QueryTransfers => QUERY_FILTER_SIZE,
+        }
+    }
+
+    /// Bytes of one record in a successful reply body (0 for `hello`, whose reply is empty).
+    #[must_use]
+    pub const fn reply_event_size(self) -> usize {
+        match self {
+            Self::Hello => 0,
+            Self::CreateAccounts | Self::CreateTransfers => EVENT_RESULT_SIZE,
+            Self::LookupAccounts | Self::QueryAccounts => ACCOUNT_SIZE,
+            Self::LookupTransfers | Self::GetAccountTransfers | Self::QueryTransfers => TRANSFER_SIZE,
+            Self::GetAccountBalances => ACCOUNT_BALANCE_SIZE,
+        }
+    }
+
+    /// Whether a request carries exactly one record (a filter), no more and no fewer.
+    #[must_use]
+    pub const fn is_single_record(self) -> bool {
+        matches!(
+            self,
+            Self::GetAccountTransfers | Self::GetAccountBalances | Self::QueryAccounts | Self::QueryTransfers
+        )
+    }
+
+    /// The most records a request may carry: a batch for the batch operations, one filter for the
+    /// queries, `TOKEN_MAX` token bytes for `hello`.
+    #[must_use]
+    pub const fn request_events_max(self) -> usize {
+        match self {
+            Self::Hello => TOKEN_MAX,
+            Self::CreateAccounts | Self::CreateTransfers | Self::LookupAccounts | Self::LookupTransfers => {
+                BATCH_EVENTS_MAX
+            }
+            Self::GetAccountTransfers
+            | Self::GetAccountBalances
+            | Self::QueryAccounts
+            | Self::QueryTransfers => 1,
+        }
+    }
+
+    /// The most records a successful reply may carry (a query never answers more than a batch).
+    #[must_use]
+    pub const fn reply_events_max(self) -> usize {
+        match self {
+            Self::Hello => 0,
+            _ => BATCH_EVENTS_MAX,
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::BODY_MAX;
+
+    #[test]
+    fn operation_bytes_are_stable_and_round_trip() {
+        for (byte, operation) in Operation::ALL.iter().enumerate() {
+            assert_eq!(usize::from(operation.code()), byte);
+            assert_eq!(Operation::from_u8(operation.code()), Some(*operation));
+        }
+        // 9 is reserved for `post_events`.
+        assert_eq!(Operation::from_u8(9), None);
+        assert_eq!(Operation::from_u8(255), None);
+        assert_eq!(Operation::CreateTransfers.name(), "create_transfers");
+        assert_eq!(Operation::QueryAccounts.to_string(), "query_accounts");
+    }
+
+    #[test]
+    fn every_full_request_and_reply_fits_in_a_frame() {
+        for operation in Operation::ALL {
+            let request = operation.request_events_max() * operation.request_event_size();
+            let reply = operation.reply_events_max() * operation.reply_event_size();
+            assert!(request <= BODY_MAX, "{operation}: {request}");
+            assert!(reply <= BODY_MAX, "{operation}: {reply}");
+        }
+        assert_eq!(Operation::CreateTransfers.request_events_max() * TRANSFER_SIZE, BODY_MAX);
+    }
+}

@@ -1,0 +1,474 @@
+//! The OpenAPI 3.0 document served at `/openapi.json`, written by hand.
+//!
+//! Its `paths` come from `Endpoint::ALL`, the list the router is built from, and each
+//! operation from an exhaustive match on `Endpoint`: adding a route without describing it does
+//! not compile. The schemas mirror `crate::json` (records) and the handlers' envelopes; every
+//! object schema lists all its fields as required and forbids others, and every success
+//! response carries an example, so the tests can check both the examples and real answers
+//! against the schemas.
+
+use super::Endpoint;
+use super::error::ErrorCode;
+use super::params::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// `GET /openapi.json`.
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+/// The whole document.
+#[must_use]
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in Endpoint::ALL {
+        paths.insert(endpoint.path().to_owned(), json!({ "get": operation(endpoint) }));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "ledger HTTP read API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Read-only access to accounts, transfers, an account's transfer and balance \
+                history, health and metrics. Writes go through the binary protocol. u128 and u64 values \
+                are decimal strings; see docs/http.md.",
+        },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Required on every route but /healthz when the server has a token.",
+                },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn operation(endpoint: Endpoint) -> Value {
+    let mut op = match endpoint {
+        Endpoint::Health => json!({
+            "operationId": "health",
+            "summary": "Liveness for load balancers; never asks for a token",
+            "parameters": [],
+            "responses": { "200": ok("The server is up", "Health", health_example()) },
+            "security": [],
+        }),
+        Endpoint::HealthV1 => json!({
+            "operationId": "healthV1",
+            "summary": "Liveness, the newest durable op and the history index's position and lag",
+            "parameters": [],
+            "responses": { "200": ok("The server is up", "Health", health_example()) },
+        }),
+        Endpoint::Metrics => json!({
+            "operationId": "metrics",
+            "summary": "Prometheus metrics (text exposition format 0.0.4)",
+            "parameters": [],
+            "responses": {
+                "200": {
+                    "description": "Every metric",
+                    "content": { "text/plain": {
+                        "schema": { "type": "string" },
+                        "example": "# TYPE ledger_events_total counter\nledger_events_total{operation=\"create_transfers\"} 8189\n",
+                    } },
+                },
+                "404": error_response("The server runs without a metrics recorder", &[ErrorCode::MetricsNotEnabled]),
+            },
+        }),
+        Endpoint::OpenApi => json!({
+            "operationId": "openapi",
+            "summary": "This document",
+            "parameters": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.0 document",
+                    "content": { "application/json": { "schema": { "type": "object" } } },
+                },
+            },
+        }),
+        Endpoint::Account => json!({
+            "operationId": "getAccount",
+            "summary": "One account, as of a durable op",
+            "parameters": [id_parameter("The account's id")],
+            "responses": {
+                "200": ok("The account", "Account", account_example()),
+                "400": error_response("The id is not a base-10 u128 other than 0 and 2^128-1", &[ErrorCode::InvalidId]),
+                "404": error_response("No account has this id", &[ErrorCode::AccountNotFound]),
+            },
+        }),
+        Endpoint::Transfer => json!({
+            "operationId": "getTransfer",
+            "summary": "One transfer, as of a durable op",
+            "parameters": [id_parameter("The transfer's id")],
+            "responses": {
+                "200": ok("The transfer", "Transfer", transfer_example()),
+                "400": error_response("The id is not a base-10 u128 other than 0 and 2^128-1", &[ErrorCode::InvalidId]),
+                "404": error_response("No transfer has this id", &[ErrorCode::TransferNotFound]),
+            },
+        }),
+        Endpoint::AccountTransfers => json!({
+            "operationId": "getAccountTransfers",
+            "summary": "A page of the account's transfers, from the history index, in timestamp order",
+            "parameters": [
+                id_parameter("The account's id"),
+                from_parameter(),
+                to_parameter(),
+                limit_parameter(),
+                order_parameter(),
+                cursor_parameter(),
+                {
+                    "name": "side",
+                    "in": "query",
+                    "required": false,
+                    "description": "Transfers that debit the account, credit it, or both.",
+                    "schema": { "type": "string", "enum": ["debits", "credits", "both"], "default": "both" },
+                },
+            ],
+            "responses": {
+                "200": ok("A page of transfers", "TransferPage", transfer_page_example()),
+                "400": error_response("A parameter is invalid", &[
+                    ErrorCode::InvalidId,
+                    ErrorCode::InvalidQuery,
+                    ErrorCode::InvalidLimit,
+                    ErrorCode::InvalidRange,
+                    ErrorCode::InvalidCursor,
+                    ErrorCode::CursorMismatch,
+                ]),
+                "404": error_response("No account has this id", &[ErrorCode::AccountNotFound]),
+            },
+        }),
+        Endpoint::AccountBalances => json!({
+            "operationId": "getAccountBalances",
+            "summary": "The balance as of a timestamp (`at`), or a page of the account's balance history",
+            "description": "Only for accounts created with the `history` flag. With `at`: the balances right \
+                after the account's newest transfer at or before `at`, or zero balances with a null timestamp \
+                if it had none by then. Without `at`: one balance row per transfer of the account, paged like \
+                the transfers.",
+            "parameters": [
+                id_parameter("The account's id"),
+                {
+                    "name": "at",
+                    "in": "query",
+                    "required": false,
+                    "description": "A timestamp (ns). Excludes from, to, limit, order and cursor.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+                from_parameter(),
+                to_parameter(),
+                limit_parameter(),
+                order_parameter(),
+                cursor_parameter(),
+            ],
+            "responses": {
+                "200": {
+                    "description": "With `at`: one BalanceAt; without: a BalancePage",
+                    "content": { "application/json": {
+                        "schema": { "oneOf": [schema_ref("BalancePage"), schema_ref("BalanceAt")] },
+                        "examples": {
+                            "page": { "value": balance_page_example() },
+                            "at": { "value": balance_json_example() },
+                            "before_any_transfer": { "value": balance_at_zero_example() },
+                        },
+                    } },
+                },
+                "400": error_response("A parameter is invalid", &[
+                    ErrorCode::InvalidId,
+                    ErrorCode::InvalidQuery,
+                    ErrorCode::InvalidLimit,
+                    ErrorCode::InvalidRange,
+                    ErrorCode::InvalidCursor,
+                    ErrorCode::CursorMismatch,
+                    ErrorCode::ConflictingParameters,
+                ]),
+                "404": error_response("No account has this id", &[ErrorCode::AccountNotFound]),
+                "409": error_response("The account has no `history` flag", &[ErrorCode::AccountHasNoHistory]),
+            },
+        }),
+    };
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        if endpoint.requires_auth() {
+            responses.insert(
+                "401".into(),
+                error_response("A token is configured and the request lacks it", &[ErrorCode::Unauthorized]),
+            );
+        }
+        if asks_the_ledger(endpoint) {
+            responses.insert(
+                "500".into(),
+                error_response("The ledger has stopped on an unrecoverable error", &[ErrorCode::Failed]),
+            );
+            let mut unavailable = error_response(
+                "Try again after Retry-After seconds",
+                &[ErrorCode::Unavailable, ErrorCode::Overloaded, ErrorCode::ShuttingDown],
+            );
+            unavailable["headers"] = json!({ "Retry-After": {
+                "description": "Seconds to wait before retrying",
+                "schema": { "type": "integer" },
+            } });
+            responses.insert("503".into(), unavailable);
+        }
+    }
+    op
+}
+
+/// Whether the endpoint waits on the writer or the index (and so can answer 500 or 503).
+const fn asks_the_ledger(endpoint: Endpoint) -> bool {
+    match endpoint {
+        Endpoint::Health | Endpoint::HealthV1 | Endpoint::Metrics | Endpoint::OpenApi => false,
+        Endpoint::Account | Endpoint::Transfer | Endpoint::AccountTransfers | Endpoint::AccountBalances => {
+            true
+        }
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn ok(description: &str, schema: &str, example: Value) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": schema_ref(schema), "example": example } },
+    })
+}
+
+fn error_response(description: &str, codes: &[ErrorCode]) -> Value {
+    let names: Vec<&str> = codes.iter().map(|c| c.name()).collect();
+    let example = match codes.first() {
+        Some(code) => json!({ "error": code.name(), "detail": "why, for people" }),
+        None => json!({ "error": "failed" }),
+    };
+    json!({
+        "description": format!("{description} (error: {})", names.join(", ")),
+        "content": { "application/json": { "schema": schema_ref("Error"), "example": example } },
+    })
+}
+
+fn id_parameter(description: &str) -> Value {
+    json!({
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": format!("{description}: base-10 u128, not 0 and not 2^128-1"),
+        "schema": { "type": "string", "pattern": "^[0-9]{1,39}$" },
+    })
+}
+
+fn from_parameter() -> Value {
+    json!({
+        "name": "from",
+        "in": "query",
+        "required": false,
+        "description": "Inclusive lower timestamp bound (ns); 0 or absent: unbounded.",
+        "schema": { "type": "integer", "minimum": 0 },
+    })
+}
+
+fn to_parameter() -> Value {
+    json!({
+        "name": "to",
+        "in": "query",
+        "required": false,
+        "description": "Inclusive upper timestamp bound (ns); 0 or absent: unbounded.",
+        "schema": { "type": "integer", "minimum": 0 },
+    })
+}
+
+fn limit_parameter() -> Value {
+    json!({
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "Items per page.",
+        "schema": { "type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_DEFAULT },
+    })
+}
+
+fn order_parameter() -> Value {
+    json!({
+        "name": "order",
+        "in": "query",
+        "required": false,
+        "description": "asc: oldest first; desc: newest first.",
+        "schema": { "type": "string", "enum": ["asc", "desc"], "default": "asc" },
+    })
+}
+
+fn cursor_parameter() -> Value {
+    json!({
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The previous page's next_cursor. The page continues strictly after that page's \
+            last item. Filters left out are taken from the cursor; filters given must equal the cursor's \
+            (else 400 cursor_mismatch).",
+        "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{96}$" },
+    })
+}
+
+fn u128_schema(description: &str) -> Value {
+    json!({ "type": "string", "format": "u128", "pattern": "^[0-9]{1,39}$", "description": description })
+}
+
+fn u64_schema(description: &str) -> Value {
+    json!({ "type": "string", "format": "u64", "pattern": "^[0-9]{1,20}$", "description": description })
+}
+
+fn flags_schema(names: &[&str]) -> Value {
+    json!({ "type": "array", "items": { "type": "string", "enum": names } })
+}
+
+/// An object schema whose every property is required and which allows no others.
+fn closed_object(description: &str, properties: &Value) -> Value {
+    let required: Vec<&String> = properties.as_object().map(|p| p.keys().collect()).unwrap_or_default();
+    json!({
+        "type": "object",
+        "description": description,
+        "required": required,
+        "additionalProperties": false,
+        "properties": properties,
+    })
+}
+
+fn schemas() -> Value {
+    let account_flags: Vec<&str> = ledger_core::AccountFlags::NAMES.iter().map(|(n, _)| *n).collect();
+    let transfer_flags: Vec<&str> = ledger_core::TransferFlags::NAMES.iter().map(|(n, _)| *n).collect();
+    let error_codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+    let balance_properties = |timestamp: Value| {
+        json!({
+            "debits_pending": u128_schema("Minor units"),
+            "debits_posted": u128_schema("Minor units"),
+            "credits_pending": u128_schema("Minor units"),
+            "credits_posted": u128_schema("Minor units"),
+            "timestamp": timestamp,
+        })
+    };
+    let mut nullable_timestamp =
+        u64_schema("The transfer that left these balances; null if there was none yet");
+    nullable_timestamp["nullable"] = json!(true);
+    let mut next_cursor = json!({
+        "type": "string",
+        "description": "Pass as `cursor` for the next page; null when this page is the last (fewer than limit items)",
+    });
+    next_cursor["nullable"] = json!(true);
+    json!({
+        "Account": closed_object("An account (see docs/http.md)", &json!({
+            "id": u128_schema("Client-chosen id"),
+            "ledger": { "type": "integer", "minimum": 0, "description": "The book (one asset)" },
+            "code": { "type": "integer", "minimum": 0, "maximum": 65535, "description": "Chart-of-accounts code" },
+            "flags": flags_schema(&account_flags),
+            "debits_pending": u128_schema("Minor units reserved by pending transfers"),
+            "debits_posted": u128_schema("Minor units"),
+            "credits_pending": u128_schema("Minor units reserved by pending transfers"),
+            "credits_posted": u128_schema("Minor units"),
+            "user_data_128": u128_schema("Opaque to the ledger"),
+            "user_data_64": u64_schema("Opaque to the ledger"),
+            "user_data_32": { "type": "integer", "minimum": 0, "description": "Opaque to the ledger" },
+            "timestamp": u64_schema("Nanoseconds, assigned by the writer at creation"),
+        })),
+        "Transfer": closed_object("A transfer (see docs/http.md)", &json!({
+            "id": u128_schema("Client-chosen id"),
+            "debit_account_id": u128_schema("The account debited"),
+            "credit_account_id": u128_schema("The account credited"),
+            "amount": u128_schema("Minor units"),
+            "pending_id": u128_schema("For post/void: the pending transfer resolved; else 0"),
+            "user_data_128": u128_schema("Opaque to the ledger"),
+            "user_data_64": u64_schema("Opaque to the ledger"),
+            "user_data_32": { "type": "integer", "minimum": 0, "description": "Opaque to the ledger" },
+            "timeout": { "type": "integer", "minimum": 0, "description": "Seconds; pending transfers only" },
+            "ledger": { "type": "integer", "minimum": 0 },
+            "code": { "type": "integer", "minimum": 0, "maximum": 65535 },
+            "flags": flags_schema(&transfer_flags),
+            "timestamp": u64_schema("Nanoseconds, assigned by the writer"),
+        })),
+        "Balance": closed_object(
+            "An account's balances right after one of its transfers",
+            &balance_properties(u64_schema("The transfer that left these balances")),
+        ),
+        "BalanceAt": closed_object(
+            "The balances as of a timestamp: zero with a null timestamp if the account had no transfer by then",
+            &balance_properties(nullable_timestamp),
+        ),
+        "IndexPosition": closed_object("What the history index has ingested", &json!({
+            "op": u64_schema("WAL op"),
+            "transfers": u64_schema("Transfers ingested"),
+        })),
+        "TransferPage": closed_object("A page of an account's transfers", &json!({
+            "transfers": { "type": "array", "items": schema_ref("Transfer") },
+            "next_cursor": next_cursor.clone(),
+            "current_to": schema_ref("IndexPosition"),
+        })),
+        "BalancePage": closed_object("A page of an account's balance history", &json!({
+            "balances": { "type": "array", "items": schema_ref("Balance") },
+            "next_cursor": next_cursor,
+        })),
+        "Health": closed_object("The server is up", &json!({
+            "status": { "type": "string", "enum": ["ok"] },
+            "durable_op": u64_schema("The newest durable WAL op"),
+            "index": closed_object("The history index", &json!({
+                "op": u64_schema("The WAL op the index has ingested up to"),
+                "transfers": u64_schema("Transfers ingested"),
+                "lag_transfers": u64_schema("Durable transfers not yet ingested"),
+            })),
+        })),
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "additionalProperties": false,
+            "properties": {
+                "error": { "type": "string", "enum": error_codes },
+                "detail": { "type": "string", "description": "For people; may change" },
+            },
+        },
+    })
+}
+
+fn health_example() -> Value {
+    json!({ "status": "ok", "durable_op": "1042", "index": { "op": "1042", "transfers": "8380000", "lag_transfers": "0" } })
+}
+
+fn account_example() -> Value {
+    json!({
+        "id": "1001", "ledger": 156, "code": 1122, "flags": ["credits_must_not_exceed_debits", "history"],
+        "debits_pending": "0", "debits_posted": "100000", "credits_pending": "0", "credits_posted": "30500",
+        "user_data_128": "0", "user_data_64": "0", "user_data_32": 0, "timestamp": "1764072000000000001",
+    })
+}
+
+fn transfer_example() -> Value {
+    json!({
+        "id": "50001", "debit_account_id": "1001", "credit_account_id": "2001", "amount": "100000",
+        "pending_id": "0", "user_data_128": "7", "user_data_64": "0", "user_data_32": 0, "timeout": 0,
+        "ledger": 156, "code": 1, "flags": ["linked"], "timestamp": "1764072000000000100",
+    })
+}
+
+fn transfer_page_example() -> Value {
+    json!({
+        "transfers": [transfer_example()],
+        "next_cursor": null,
+        "current_to": { "op": "1042", "transfers": "8380000" },
+    })
+}
+
+fn balance_json_example() -> Value {
+    json!({
+        "debits_pending": "0", "debits_posted": "100000", "credits_pending": "0", "credits_posted": "30500",
+        "timestamp": "1764072000000000100",
+    })
+}
+
+fn balance_at_zero_example() -> Value {
+    json!({
+        "debits_pending": "0", "debits_posted": "0", "credits_pending": "0", "credits_posted": "0",
+        "timestamp": null,
+    })
+}
+
+fn balance_page_example() -> Value {
+    json!({ "balances": [balance_json_example()], "next_cursor": null })
+}

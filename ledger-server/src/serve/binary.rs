@@ -1,0 +1,297 @@
+//! The binary protocol over TCP (`docs/protocol.md`).
+//!
+//! One task per connection reads frames in order and hands each request to the service at
+//! once (so a connection's requests keep their order), then reads the next frame without
+//! waiting for the answer: many requests are in flight per connection, answered by request id
+//! as they complete. A writer task per connection sends the answers.
+//!
+//! Memory is bounded twice: the service's admission budget (events in flight across all
+//! connections; a full budget makes readers wait, pushing back through TCP) and a per-connection
+//! limit of requests in flight, which also caps what a client that never reads its answers can
+//! pile up: it stalls only itself.
+//!
+//! A frame the server cannot trust (bad magic, bad header checksum, unknown kind) closes the
+//! connection without an answer: its request id is not trustworthy. Other malformed frames get
+//! an error status with their request id; the statuses that mean "this peer does not speak our
+//! protocol" (version, oversize, auth, a reply sent to us) close after the answer. Every
+//! refusal is logged (rate-limited) and counted; none changes anything.
+
+use super::metrics;
+use super::ratelimit::RateLimitedLog;
+use crate::service::{LedgerService, ServiceError};
+use ledger_protocol::{
+    BODY_MAX, FrameKind, HEADER_SIZE, Header, HeaderError, Operation, Reply, Request, Status, decode_request,
+    encode_error_reply, encode_reply,
+};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+/// Requests one connection may have in flight; the reader waits beyond it.
+pub const CONNECTION_IN_FLIGHT_MAX: usize = 64;
+
+/// What the accept loop and every connection share.
+#[derive(Clone, Debug)]
+pub struct BinaryServer {
+    pub service: LedgerService,
+    pub token: Option<Arc<[u8]>>,
+    pub rejections: Arc<RateLimitedLog>,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl BinaryServer {
+    /// Accepts connections until `shutdown` turns true, then waits for every connection to
+    /// answer what it has in flight and close.
+    pub async fn run(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let server = self.clone();
+                        let shutdown = shutdown.clone();
+                        connections.spawn(async move { server.connection(stream, peer, shutdown).await });
+                    }
+                    Err(e) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.changed() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        drop(listener);
+        while connections.join_next().await.is_some() {}
+    }
+
+    async fn connection(self, stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+        let open = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::record_connections(open);
+        let _ = stream.set_nodelay(true);
+        let (mut reader, writer) = stream.into_split();
+        let (frames, outgoing) = mpsc::unbounded_channel::<Outgoing>();
+        let sender = tokio::spawn(send_frames(writer, outgoing));
+        let in_flight = Arc::new(Semaphore::new(CONNECTION_IN_FLIGHT_MAX));
+        let mut answers = JoinSet::new();
+        let mut authenticated = self.token.is_none();
+        let mut header_bytes = [0_u8; HEADER_SIZE];
+        let mut body = Vec::new();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            tokio::select! {
+                read = reader.read_exact(&mut header_bytes) => if read.is_err() { break },
+                _ = shutdown.changed() => break,
+            }
+            let header = match Header::decode(&header_bytes) {
+                Ok(header) => header,
+                Err(HeaderError::TooLarge { body_len }) => {
+                    // The checksum held, so the request id is the peer's: answer, then close.
+                    let request_id = u64::from_le_bytes(header_bytes[16..24].try_into().unwrap_or([0; 8]));
+                    self.refuse(peer, "frame_too_large", &format!("body of {body_len} bytes exceeds {BODY_MAX}"));
+                    let mut out = Vec::new();
+                    encode_error_reply(request_id, header_bytes[15], Status::FrameTooLarge, &mut out);
+                    let _ = frames.send((out, None));
+                    break;
+                }
+                Err(error) => {
+                    self.refuse(peer, header_error_reason(&error), &error.to_string());
+                    break;
+                }
+            };
+            body.resize(header.body_len as usize, 0);
+            if reader.read_exact(&mut body).await.is_err() {
+                break;
+            }
+            if header.kind != FrameKind::Request {
+                self.answer_error(peer, &frames, &header, Status::InvalidKind, "a reply frame sent to the server");
+                break;
+            }
+            let request = match decode_request(&header, &body) {
+                Ok(request) => request,
+                Err(error) => {
+                    let status = error.status();
+                    self.answer_error(peer, &frames, &header, status, &error.to_string());
+                    if status.closes_connection() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if let Request::Hello { token } = &request {
+                let accepted = self.token.as_deref().is_none_or(|expected| super::config::tokens_match(expected, token));
+                if accepted {
+                    authenticated = true;
+                    let mut out = Vec::new();
+                    encode_reply(header.request_id, Operation::Hello, &Reply::Hello, &mut out);
+                    let _ = frames.send((out, None));
+                    continue;
+                }
+                self.answer_error(peer, &frames, &header, Status::Unauthorized, "wrong token");
+                break;
+            }
+            if !authenticated {
+                self.answer_error(peer, &frames, &header, Status::Unauthorized, "no hello with a token");
+                break;
+            }
+            // Admission: per connection first (a client that never reads stalls only itself),
+            // then the shared budget. Both waits push back through TCP.
+            let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else { break };
+            let events = request.event_count();
+            let permit = match self.service.admit(events).await {
+                Ok(permit) => permit,
+                Err(_) => {
+                    self.answer_error(peer, &frames, &header, Status::ShuttingDown, "shutting down");
+                    break;
+                }
+            };
+            let operation = request.operation();
+            let pending = dispatch(&self.service, request);
+            let frames = frames.clone();
+            let request_id = header.request_id;
+            answers.spawn(async move {
+                let answer = pending.await;
+                drop(permit);
+                let mut out = Vec::new();
+                let status = match answer {
+                    Ok(reply) => {
+                        encode_reply(request_id, operation, &reply, &mut out);
+                        Status::Ok
+                    }
+                    Err(error) => {
+                        let status = status_of(&error);
+                        encode_error_reply(request_id, operation as u8, status, &mut out);
+                        status
+                    }
+                };
+                metrics::record_request(operation.name(), status.name(), events);
+                // The slot travels with the answer and frees once it is written.
+                let _ = frames.send((out, Some(slot)));
+            });
+            // Reap finished answers so the set does not grow on long connections.
+            while answers.try_join_next().is_some() {}
+        }
+        // Draining: everything already handed to the service is answered before we close.
+        while answers.join_next().await.is_some() {}
+        drop(frames);
+        let _ = sender.await;
+        let open = self.connections.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        metrics::record_connections(open);
+    }
+
+    fn refuse(&self, peer: SocketAddr, reason: &'static str, detail: &str) {
+        metrics::record_rejected_frame(reason);
+        self.rejections.warn(|suppressed| {
+            tracing::warn!(%peer, reason, detail, suppressed, "rejected frame");
+        });
+    }
+
+    fn answer_error(
+        &self,
+        peer: SocketAddr,
+        frames: &mpsc::UnboundedSender<Outgoing>,
+        header: &Header,
+        status: Status,
+        detail: &str,
+    ) {
+        self.refuse(peer, status.name(), detail);
+        let mut out = Vec::new();
+        encode_error_reply(header.request_id, header.operation, status, &mut out);
+        let _ = frames.send((out, None));
+    }
+}
+
+/// An encoded answer, and the connection's in-flight slot it holds until written.
+type Outgoing = (Vec<u8>, Option<OwnedSemaphorePermit>);
+
+type Pending = Pin<Box<dyn Future<Output = Result<Reply, ServiceError>> + Send>>;
+
+/// Hands the request to the service now (keeping the connection's order) and returns the
+/// answer to wait for.
+fn dispatch(service: &LedgerService, request: Request) -> Pending {
+    match request {
+        Request::Hello { .. } => Box::pin(async { Ok(Reply::Hello) }),
+        Request::CreateAccounts(events) => {
+            let answer = service.create_accounts(events);
+            Box::pin(async move { answer.await.map(Reply::CreateAccounts) })
+        }
+        Request::CreateTransfers(events) => {
+            let answer = service.create_transfers(events);
+            Box::pin(async move { answer.await.map(Reply::CreateTransfers) })
+        }
+        Request::LookupAccounts(ids) => {
+            let answer = service.lookup_accounts(ids);
+            Box::pin(async move { answer.await.map(Reply::Accounts) })
+        }
+        Request::LookupTransfers(ids) => {
+            let answer = service.lookup_transfers(ids);
+            Box::pin(async move { answer.await.map(Reply::Transfers) })
+        }
+        Request::GetAccountTransfers(filter) => {
+            let answer = service.get_account_transfers(filter);
+            Box::pin(async move { answer.await.map(|page| Reply::Transfers(page.items)) })
+        }
+        Request::GetAccountBalances(filter) => {
+            let answer = service.get_account_balances(filter);
+            Box::pin(async move { answer.await.map(Reply::Balances) })
+        }
+        Request::QueryAccounts(filter) => {
+            let answer = service.query_accounts(filter);
+            Box::pin(async move { answer.await.map(Reply::Accounts) })
+        }
+        Request::QueryTransfers(filter) => {
+            let answer = service.query_transfers(filter);
+            Box::pin(async move { answer.await.map(|page| Reply::Transfers(page.items)) })
+        }
+    }
+}
+
+fn status_of(error: &ServiceError) -> Status {
+    match error {
+        ServiceError::Unavailable(_) => Status::Unavailable,
+        ServiceError::Overloaded => Status::Overloaded,
+        ServiceError::ShuttingDown => Status::ShuttingDown,
+        ServiceError::Failed(_) => Status::ServerFailed,
+        ServiceError::Rejected(_) => Status::BatchRejected,
+    }
+}
+
+fn header_error_reason(error: &HeaderError) -> &'static str {
+    match error {
+        HeaderError::BadMagic => "bad_magic",
+        HeaderError::BadChecksum => "bad_header_checksum",
+        HeaderError::ReservedBytesSet => "reserved_bytes_set",
+        HeaderError::UnknownKind(_) => "unknown_kind",
+        HeaderError::TooLarge { .. } => "frame_too_large",
+    }
+}
+
+/// Writes answers in the order they complete, flushing when none is waiting, so a burst of
+/// small answers shares one syscall.
+async fn send_frames(writer: OwnedWriteHalf, mut frames: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut writer = BufWriter::with_capacity(256 * 1024, writer);
+    while let Some((frame, _slot)) = frames.recv().await {
+        if writer.write_all(&frame).await.is_err() {
+            return;
+        }
+        while let Ok((frame, _slot)) = frames.try_recv() {
+            if writer.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+        if writer.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}

@@ -1,0 +1,179 @@
+//! Starting the real `ledger` binary for end-to-end tests: on ephemeral ports, in a temporary
+//! data directory, with its addresses read from the line it prints when it listens.
+
+#![allow(dead_code, reason = "each test file uses a different subset")]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
+
+/// A running `ledger serve`.
+pub struct Server {
+    pub child: Child,
+    pub binary: SocketAddr,
+    pub http: SocketAddr,
+    pub data_dir: PathBuf,
+    stderr: Option<ChildStderr>,
+}
+
+impl Server {
+    /// Starts `ledger serve` on ephemeral loopback ports over `data_dir`, with `extra` flags.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(LEDGER)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--addr", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the ledger binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (binary, http) = loop {
+            assert!(Instant::now() < deadline, "the server did not report its addresses in time");
+            let Some(Ok(line)) = lines.next() else {
+                let mut stderr = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut stderr);
+                }
+                panic!("the server exited before listening; stderr:\n{stderr}");
+            };
+            if let Some(rest) = line.strip_prefix("ledger listening ") {
+                let mut binary = None;
+                let mut http = None;
+                for part in rest.split_whitespace() {
+                    if let Some(a) = part.strip_prefix("binary=") {
+                        binary = a.parse().ok();
+                    } else if let Some(a) = part.strip_prefix("http=") {
+                        http = a.parse().ok();
+                    }
+                }
+                break (binary.expect("binary address"), http.expect("http address"));
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let stderr = child.stderr.take();
+        Self { child, binary, http, data_dir: data_dir.to_path_buf(), stderr }
+    }
+
+    /// SIGTERM, then wait for the exit; returns the exit status and what it logged.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        signal(&self.child, "TERM");
+        self.wait_with_log()
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill_9(mut self) {
+        signal(&self.child, "KILL");
+        let _ = self.child.wait();
+    }
+
+    pub fn wait_with_log(&mut self) -> (std::process::ExitStatus, String) {
+        let mut log = String::new();
+        if let Some(mut stderr) = self.stderr.take() {
+            let _ = stderr.read_to_string(&mut log);
+        }
+        let status = self.child.wait().expect("wait for the server");
+        (status, log)
+    }
+
+    /// A client connected to this server.
+    pub async fn client(&self) -> ledger_client::Client {
+        self.client_with_token(None).await
+    }
+
+    pub async fn client_with_token(&self, token: Option<&[u8]>) -> ledger_client::Client {
+        let mut config = ledger_client::ClientConfig::new(self.binary.to_string());
+        config.token = token.map(<[u8]>::to_vec);
+        ledger_client::Client::connect(config).await.expect("the client connects")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{name} failed");
+}
+
+/// One HTTP/1.1 GET over a plain socket (the tests need no HTTP client crate): status and body.
+pub fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to HTTP");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// A plain blocking connection speaking raw frames: for pipelining exactly, and for sending
+/// what no well-behaved client would.
+pub struct RawConnection {
+    pub stream: std::net::TcpStream,
+}
+
+impl RawConnection {
+    pub fn connect(addr: SocketAddr) -> Self {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Self { stream }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Reads one reply frame: its header and decoded answer.
+    pub fn receive(&mut self) -> Option<(ledger_protocol::Header, Result<ledger_protocol::Reply, ledger_protocol::Status>)> {
+        use std::io::Read;
+        let mut header = [0_u8; ledger_protocol::HEADER_SIZE];
+        self.stream.read_exact(&mut header).ok()?;
+        let header = ledger_protocol::Header::decode(&header).expect("a valid reply header");
+        let mut body = vec![0_u8; header.body_len as usize];
+        self.stream.read_exact(&mut body).expect("the reply body");
+        let reply = ledger_protocol::decode_reply(&header, &body).expect("a valid reply");
+        Some((header, reply))
+    }
+
+    /// Whether the server closed the connection (EOF) without sending anything more.
+    pub fn is_closed(&mut self) -> bool {
+        use std::io::Read;
+        let mut byte = [0_u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0) | Err(_))
+    }
+}
+
+/// Encodes a request frame.
+pub fn frame(request_id: u64, request: &ledger_protocol::Request) -> Vec<u8> {
+    let mut out = Vec::new();
+    ledger_protocol::encode_request(request_id, request, &mut out);
+    out
+}
