@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::account::{Account, AccountFlags};
 use crate::ledger::{BatchError, BatchResults, Events, TransferState};
-use crate::query::{AccountBalance, AccountFilter, AccountFilterFlags};
 use crate::limits::{BATCH_EVENTS_MAX, LedgerConfig, NANOS_PER_SECOND, TIMESTAMP_MAX};
+use crate::query::{AccountBalance, AccountFilter, AccountFilterFlags};
 use crate::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use crate::transfer::{AMOUNT_MAX, Transfer, TransferFlags};
 
@@ -236,14 +236,17 @@ impl ReferenceLedger {
         let debits = filter.flags.0 & AccountFilterFlags::DEBITS.0 != 0;
         let credits = filter.flags.0 & AccountFilterFlags::CREDITS.0 != 0;
         let reversed = filter.flags.0 & AccountFilterFlags::REVERSED.0 != 0;
-        let known = AccountFilterFlags::DEBITS.0 | AccountFilterFlags::CREDITS.0 | AccountFilterFlags::REVERSED.0;
+        let known =
+            AccountFilterFlags::DEBITS.0 | AccountFilterFlags::CREDITS.0 | AccountFilterFlags::REVERSED.0;
         let valid = filter.account_id != 0
             && filter.account_id != u128::MAX
             && filter.reserved.iter().all(|b| *b == 0)
             && filter.flags.0 & !known == 0
             && (debits || credits)
             && filter.limit != 0
-            && (filter.timestamp_min == 0 || filter.timestamp_max == 0 || filter.timestamp_min <= filter.timestamp_max);
+            && (filter.timestamp_min == 0
+                || filter.timestamp_max == 0
+                || filter.timestamp_min <= filter.timestamp_max);
         if !valid {
             return Vec::new();
         }
@@ -1133,6 +1136,29 @@ mod tests {
             Account { flags: AccountFlags::CLOSED, debits_posted: 4, ..account(1, AccountFlags::NONE) };
         let results = model.apply(0, Events::CreateAccounts(&[again])).expect("batch accepted");
         assert_eq!(results.accounts, vec![EventResult { index: 0, result: CreateAccountResult::Exists }]);
+    }
+
+    #[test]
+    fn balance_history_follows_transfers_and_expiry_and_forgets_failed_chains() {
+        let mut model = ReferenceLedger::new(LedgerConfig::default());
+        let accounts = [account(1, AccountFlags::HISTORY), account(2, AccountFlags::NONE)];
+        assert_eq!(model.apply(1_000, Events::CreateAccounts(&accounts)).expect("batch").accounts, vec![]);
+        let pending = Transfer { timeout: 1, ..with_flags(transfer(2, 1, 2, 4), TransferFlags::PENDING) };
+        assert_eq!(transfers(&mut model, 0, &[transfer(1, 2, 1, 9), pending]), vec![]);
+        let failing = [with_flags(transfer(3, 1, 2, 1), TransferFlags::LINKED), transfer(4, 1, 9, 1)];
+        assert_eq!(
+            transfers(&mut model, 0, &failing),
+            vec![(0, T::LinkedEventFailed), (1, T::CreditAccountNotFound)]
+        );
+        assert_eq!(model.apply(5 * SECOND, Events::Pulse).expect("batch").expired, vec![2]);
+        let rows = model.get_account_balances(&AccountFilter::all_of(1, 10));
+        let summary: Vec<_> =
+            rows.iter().map(|r| (r.debits_pending, r.credits_posted, r.timestamp)).collect();
+        assert_eq!(summary, vec![(0, 9, 1_001), (4, 9, 1_002), (0, 9, 5 * SECOND)]);
+        let debits_only = AccountFilter { flags: AccountFilterFlags::DEBITS, ..AccountFilter::all_of(1, 10) };
+        assert_eq!(model.get_account_balances(&debits_only).len(), 2);
+        assert_eq!(model.get_account_balances(&AccountFilter::all_of(2, 10)), vec![], "no history flag");
+        assert_eq!(model.balance_row_count(), 3);
     }
 
     #[test]

@@ -7,8 +7,8 @@
 mod common;
 
 use common::{
-    NS_PER_SECOND, T0, account, account_with_flags, accounts_ok, create_transfers, pending, pending_with_timeout,
-    post, pulse, stored_transfer, transfer, transfers_ok,
+    NS_PER_SECOND, T0, account, account_with_flags, accounts_ok, create_transfers, pending,
+    pending_with_timeout, post, pulse, stored_transfer, transfer, transfers_ok,
 };
 use ledger_core::{
     AccountBalance, AccountFilter, AccountFilterFlags as F, AccountFlags, BATCH_EVENTS_MAX, Ledger, Transfer,
@@ -19,7 +19,11 @@ fn book() -> Ledger {
     let mut ledger = Ledger::default();
     accounts_ok(
         &mut ledger,
-        &[account_with_flags(1, AccountFlags::HISTORY), account_with_flags(2, AccountFlags::HISTORY), account(3)],
+        &[
+            account_with_flags(1, AccountFlags::HISTORY),
+            account_with_flags(2, AccountFlags::HISTORY),
+            account(3),
+        ],
     );
     ledger
 }
@@ -105,7 +109,9 @@ fn a_post_row_carries_the_user_data_it_inherited_and_an_expiry_row_the_pending_t
 fn the_timestamp_range_is_inclusive_and_zero_leaves_a_side_open() {
     let mut ledger = book();
     let t = six_transfers(&mut ledger);
-    let range = |min, max| timestamps(&ledger, AccountFilter { timestamp_min: min, timestamp_max: max, ..filter(BOTH) });
+    let range = |min, max| {
+        timestamps(&ledger, AccountFilter { timestamp_min: min, timestamp_max: max, ..filter(BOTH) })
+    };
     assert_eq!(range(t[1], t[3]), t[1..=3].to_vec());
     assert_eq!(range(t[1] + 1, t[3] - 1), vec![t[2]]);
     assert_eq!(range(t[4], 0), t[4..].to_vec());
@@ -122,16 +128,19 @@ fn reversed_gives_newest_first_and_limit_keeps_the_first_rows_in_that_order() {
     assert_eq!(timestamps(&ledger, reversed), t.iter().rev().copied().collect::<Vec<_>>());
     assert_eq!(timestamps(&ledger, AccountFilter { limit: 2, ..reversed }), vec![t[5], t[4]]);
     assert_eq!(timestamps(&ledger, AccountFilter { limit: 2, ..filter(BOTH) }), vec![t[0], t[1]]);
-    assert_eq!(timestamps(&ledger, AccountFilter { limit: 2, ..filter(F::CREDITS.union(F::REVERSED)) }), vec![
-        t[5], t[3]
-    ]);
+    assert_eq!(
+        timestamps(&ledger, AccountFilter { limit: 2, ..filter(F::CREDITS.union(F::REVERSED)) }),
+        vec![t[5], t[3]]
+    );
 }
 
 #[test]
 fn the_balance_at_a_time_is_the_newest_row_at_or_before_it() {
     let mut ledger = book();
     let t = six_transfers(&mut ledger);
-    let at = |time| query(&ledger, AccountFilter { timestamp_max: time, limit: 1, ..filter(BOTH.union(F::REVERSED)) });
+    let at = |time| {
+        query(&ledger, AccountFilter { timestamp_max: time, limit: 1, ..filter(BOTH.union(F::REVERSED)) })
+    };
     let row = at(t[2]);
     assert_eq!(row.len(), 1);
     assert_eq!((row[0].timestamp, row[0].debits_posted, row[0].credits_posted), (t[2], 1 + 3, 2));
@@ -159,7 +168,11 @@ fn invalid_filters_unknown_accounts_and_accounts_without_history_give_nothing() 
         assert_eq!(query(&ledger, invalid), vec![], "{invalid:?}");
     }
     assert_eq!(query(&ledger, AccountFilter { account_id: 42, ..valid }), vec![], "unknown account");
-    assert_eq!(query(&ledger, AccountFilter { account_id: 3, ..valid }), vec![], "account 3 keeps no history");
+    assert_eq!(
+        query(&ledger, AccountFilter { account_id: 3, ..valid }),
+        vec![],
+        "account 3 keeps no history"
+    );
 }
 
 #[test]

@@ -11,7 +11,8 @@ use common::{
     pending_with_timeout, post, pulse, stored_transfer, transfer, transfers_ok, void, with_flags,
 };
 use ledger_core::{
-    AMOUNT_MAX, AccountBalance, AccountFilter, AccountFilterFlags, AccountFlags, CreateTransferResult as R, Ledger, TransferFlags,
+    AMOUNT_MAX, AccountBalance, AccountFilter, AccountFilterFlags, AccountFlags, CreateTransferResult as R,
+    Ledger, TransferFlags,
 };
 
 /// Accounts 1 and 2 keep history, 3 does not.
@@ -131,7 +132,10 @@ fn balancing_transfers_record_the_clamped_amount() {
 #[test]
 fn closing_transfers_and_their_void_append_rows() {
     let mut ledger = book();
-    transfers_ok(&mut ledger, &[with_flags(pending(10, 1, 2, 4), TransferFlags::CLOSING_DEBIT), void(11, 10)]);
+    transfers_ok(
+        &mut ledger,
+        &[with_flags(pending(10, 1, 2, 4), TransferFlags::CLOSING_DEBIT), void(11, 10)],
+    );
     assert_eq!(
         history(&ledger, 1),
         vec![row((4, 0, 0, 0), timestamp_of(&ledger, 10)), row((0, 0, 0, 0), timestamp_of(&ledger, 11))]
@@ -156,7 +160,11 @@ fn a_failed_linked_chain_leaves_no_rows() {
     let chain = [linked(post(11, 10, AMOUNT_MAX)), linked(transfer(12, 2, 1, 3)), transfer(13, 1, 99, 1)];
     assert_eq!(
         create_transfers(&mut ledger, 0, &chain),
-        vec![fails(0, R::LinkedEventFailed), fails(1, R::LinkedEventFailed), fails(2, R::CreditAccountNotFound)]
+        vec![
+            fails(0, R::LinkedEventFailed),
+            fails(1, R::LinkedEventFailed),
+            fails(2, R::CreditAccountNotFound)
+        ]
     );
     assert_eq!(history(&ledger, 1), before);
     assert_eq!(history(&ledger, 2).len(), 1);

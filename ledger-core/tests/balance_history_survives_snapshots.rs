@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    NS_PER_SECOND, T0, account, account_with_flags, accounts_ok, create_transfers, pending, pending_with_timeout,
-    post, transfer, void,
+    NS_PER_SECOND, T0, account, account_with_flags, accounts_ok, create_transfers, pending,
+    pending_with_timeout, post, transfer, void,
 };
 use ledger_core::ledger::{SnapshotError, SnapshotPosition};
 use ledger_core::transfer_store::MemoryTransferStore;
@@ -52,7 +52,8 @@ fn snapshot(ledger: &Ledger) -> Vec<u8> {
 }
 
 fn load(bytes: &[u8]) -> Result<Ledger, SnapshotError> {
-    Ledger::read_snapshot(LedgerConfig::default(), MemoryTransferStore::new(), &mut &bytes[..]).map(|(l, _)| l)
+    Ledger::read_snapshot(LedgerConfig::default(), MemoryTransferStore::new(), &mut &bytes[..])
+        .map(|(l, _)| l)
 }
 
 #[test]

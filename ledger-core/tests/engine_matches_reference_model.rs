@@ -812,7 +812,8 @@ fn balance_filters(number: usize, id: u128, clock: u64) -> [AccountFilter; 3] {
     let n = number + usize::try_from(id % 64).unwrap_or(0);
     let pick = |choices: &[u64], shift: usize| choices[(n >> shift) % choices.len()];
     let sides = [AccountFilterFlags::DEBITS, AccountFilterFlags::CREDITS, both][n % 3];
-    let (timestamp_min, timestamp_max) = [(0, 0), (at(1), at(3)), (at(2), 0), (0, at(2)), (at(3), at(1))][(n >> 1) % 5];
+    let (timestamp_min, timestamp_max) =
+        [(0, 0), (at(1), at(3)), (at(2), 0), (0, at(2)), (at(3), at(1))][(n >> 1) % 5];
     let varied = AccountFilter {
         user_data_128: u128::from(pick(&[0, 0, 1, 2], 2)),
         user_data_64: pick(&[0, 0, 0, 1, 2], 3),
@@ -821,7 +822,7 @@ fn balance_filters(number: usize, id: u128, clock: u64) -> [AccountFilter; 3] {
         timestamp_min,
         timestamp_max,
         limit: u32::try_from(pick(&[1, 2, 5, u64::from(u32::MAX)], 1)).unwrap_or(1),
-        flags: if n % 2 == 0 { sides } else { sides.union(AccountFilterFlags::REVERSED) },
+        flags: if n.is_multiple_of(2) { sides } else { sides.union(AccountFilterFlags::REVERSED) },
         ..whole
     };
     [whole, as_of_middle, varied]
@@ -947,6 +948,7 @@ fn generators_reach_every_result_code() {
     let mut account_codes: BTreeMap<CreateAccountResult, u32> = BTreeMap::new();
     let mut transfer_codes: BTreeMap<CreateTransferResult, u32> = BTreeMap::new();
     let (mut events, mut accepted, mut expired, mut refused) = (0_usize, 0_usize, 0_usize, 0_usize);
+    let mut balance_rows = 0_usize;
     for _ in 0..COVERAGE_CASES {
         let case = strategy.new_tree(&mut runner).expect("the strategy generates").current();
         let mut model = ReferenceLedger::new(case.config);
@@ -970,8 +972,12 @@ fn generators_reach_every_result_code() {
                 Err(error @ BatchError::TooManyEvents { .. }) => panic!("batches are small: {error}"),
             }
         }
+        balance_rows += model.balance_row_count();
     }
-    eprintln!("{events} events, {accepted} accepted, {expired} expired, {refused} batches refused");
+    eprintln!(
+        "{events} events, {accepted} accepted, {expired} expired, {refused} batches refused, \
+         {balance_rows} balance rows"
+    );
     eprintln!("account codes: {account_codes:?}");
     eprintln!("transfer codes: {transfer_codes:?}");
 
@@ -984,4 +990,5 @@ fn generators_reach_every_result_code() {
     assert!(accepted * 4 >= events, "too few events accepted: {accepted} of {events}");
     assert!(expired > 0, "no pending transfer expired");
     assert!(refused > 0, "no batch was refused");
+    assert!(balance_rows * 10 >= accepted, "too few balance rows to compare: {balance_rows}");
 }

@@ -47,7 +47,11 @@ use ledger_core::transfer_store::FileTransferStore;
 
 /// Events admitted but not yet answered, across all connections, by default: 32 full batches
 /// (32 MiB of records). Beyond it, readers wait (TCP back-pressure), so memory stays bounded.
-pub const IN_FLIGHT_EVENTS_DEFAULT: u32 = 32 * BATCH_EVENTS_MAX as u32;
+pub const IN_FLIGHT_EVENTS_DEFAULT: u32 = 32 * BATCH_EVENTS_MAX_U32;
+
+/// `BATCH_EVENTS_MAX` as the semaphore's unit type.
+const BATCH_EVENTS_MAX_U32: u32 = 8189;
+const _: () = assert!(BATCH_EVENTS_MAX_U32 as usize == BATCH_EVENTS_MAX);
 
 /// How a `RunningLedger` is opened.
 #[derive(Clone, Debug)]
@@ -116,8 +120,8 @@ type CreateTransfersAnswer = Result<Vec<EventResult<CreateTransferResult>>, Serv
 enum Job {
     CreateAccounts { events: Vec<Account>, done: oneshot::Sender<CreateAccountsAnswer> },
     CreateTransfers { events: Vec<Transfer>, done: oneshot::Sender<CreateTransfersAnswer> },
-    /// Any other command, passed through unmerged.
-    Other { command: Command, reply: ReplyTo },
+    /// Any other command, passed through unmerged (boxed: filters make it large).
+    Other { command: Box<Command>, reply: ReplyTo },
     /// Stop taking jobs, drain the writer and make everything durable.
     Shutdown,
 }
@@ -300,7 +304,7 @@ impl LedgerService {
         let reply = ReplyTo::Callback(Box::new(move |reply| {
             let _ = tx.send(reply);
         }));
-        let queued = self.enqueue(Job::Other { command, reply });
+        let queued = self.enqueue(Job::Other { command: Box::new(command), reply });
         let shared = Arc::clone(&self.shared);
         async move {
             queued?;
@@ -331,7 +335,8 @@ impl LedgerService {
                 let _ = tx.send(Err(e));
             }
         }));
-        let queued = self.enqueue(Job::Other { command: Command::LookupAccounts(Vec::new()), reply });
+        let queued =
+            self.enqueue(Job::Other { command: Box::new(Command::LookupAccounts(Vec::new())), reply });
         let shared = Arc::clone(&self.shared);
         async move {
             queued?;
@@ -418,7 +423,7 @@ impl RunningLedger {
             .name("ledger-intake".into())
             .spawn(move || run_intake(&holder, &intake_jobs))
             .map_err(ServeError::Spawn)?;
-        let in_flight_events = config.in_flight_events.max(BATCH_EVENTS_MAX as u32);
+        let in_flight_events = config.in_flight_events.max(BATCH_EVENTS_MAX_U32);
         let service = LedgerService {
             jobs,
             shared,
@@ -477,7 +482,7 @@ fn run_intake(holder: &WriterHolder, jobs: &Receiver<Job>) {
         crate::serve::metrics::record_queue_depth(jobs.len());
         let (command, reply) = match job {
             Job::Shutdown => return,
-            Job::Other { command, reply } => (command, reply),
+            Job::Other { command, reply } => (*command, reply),
             Job::CreateAccounts { events, done } => merge(events, done, jobs, &mut held),
             Job::CreateTransfers { events, done } => merge(events, done, jobs, &mut held),
         };

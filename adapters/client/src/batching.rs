@@ -34,7 +34,11 @@ pub(crate) fn split_at_chain_boundaries<T>(
         let chain_end = index + 1;
         let chain_len = chain_end - chain_start;
         if chain_len > batch_events_max {
-            return Err(ClientError::ChainTooLong { start: chain_start, len: chain_len, max: batch_events_max });
+            return Err(ClientError::ChainTooLong {
+                start: chain_start,
+                len: chain_len,
+                max: batch_events_max,
+            });
         }
         if chain_end - batch_start > batch_events_max {
             ranges.push(batch_start..chain_start);

@@ -143,8 +143,9 @@ impl Client {
         &self,
         accounts: &[Account],
     ) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError> {
-        let ranges =
-            split_at_chain_boundaries(accounts, BATCH_EVENTS_MAX, |a| a.flags.contains(AccountFlags::LINKED))?;
+        let ranges = split_at_chain_boundaries(accounts, BATCH_EVENTS_MAX, |a| {
+            a.flags.contains(AccountFlags::LINKED)
+        })?;
         let requests = ranges.iter().map(|r| Request::CreateAccounts(accounts[r.clone()].to_vec()));
         let replies = self.call(requests).await?;
         rebase_results(&ranges, replies, |reply| match reply {
@@ -162,8 +163,9 @@ impl Client {
         &self,
         transfers: &[Transfer],
     ) -> Result<Vec<EventResult<CreateTransferResult>>, ClientError> {
-        let ranges =
-            split_at_chain_boundaries(transfers, BATCH_EVENTS_MAX, |t| t.flags.contains(TransferFlags::LINKED))?;
+        let ranges = split_at_chain_boundaries(transfers, BATCH_EVENTS_MAX, |t| {
+            t.flags.contains(TransferFlags::LINKED)
+        })?;
         let requests = ranges.iter().map(|r| Request::CreateTransfers(transfers[r.clone()].to_vec()));
         let replies = self.call(requests).await?;
         rebase_results(&ranges, replies, |reply| match reply {
@@ -216,7 +218,10 @@ impl Client {
     ///
     /// # Errors
     /// Any `ClientError` but `ChainTooLong`.
-    pub async fn get_account_balances(&self, filter: AccountFilter) -> Result<Vec<AccountBalance>, ClientError> {
+    pub async fn get_account_balances(
+        &self,
+        filter: AccountFilter,
+    ) -> Result<Vec<AccountBalance>, ClientError> {
         let replies = self.call(std::iter::once(Request::GetAccountBalances(filter))).await?;
         concat_replies(replies, "get_account_balances", |reply| match reply {
             Reply::Balances(balances) => Some(balances),
@@ -264,7 +269,8 @@ impl Client {
             if self.inner.closed.load(Ordering::Acquire) {
                 return Err(ClientError::Closed);
             }
-            let unanswered: Vec<usize> = (0..outgoing.len()).filter(|&i| outgoing[i].reply.is_none()).collect();
+            let unanswered: Vec<usize> =
+                (0..outgoing.len()).filter(|&i| outgoing[i].reply.is_none()).collect();
             if unanswered.is_empty() {
                 break;
             }
@@ -375,7 +381,11 @@ impl Client {
 
     /// The current connection, or a new one. One task reconnects at a time (the others wait on
     /// the lock and then find the new connection), retrying with backoff until `deadline`.
-    async fn connection(&self, deadline: Instant, attempts: &mut Attempts) -> Result<Arc<Connection>, ClientError> {
+    async fn connection(
+        &self,
+        deadline: Instant,
+        attempts: &mut Attempts,
+    ) -> Result<Arc<Connection>, ClientError> {
         let config = &self.inner.config;
         let Ok(mut current) = tokio::time::timeout_at(deadline, self.inner.connection.lock()).await else {
             return Err(self.gave_up(attempts, "waiting for another task to reconnect"));
@@ -389,22 +399,23 @@ impl Client {
             }
             *current = None;
             let timeout = config.connect_timeout.min(deadline.saturating_duration_since(Instant::now()));
-            let error = match open_with_timeout(&config.addr, config.token.as_deref(), config.max_in_flight, timeout)
-                .await
-            {
-                Ok(connection) => {
-                    tracing::info!(addr = %config.addr, "reconnected");
-                    *current = Some(Arc::clone(&connection));
-                    return Ok(connection);
-                }
-                Err(OpenError::Io(error)) if config.reconnect => error.to_string(),
-                Err(OpenError::Io(error)) => return Err(ClientError::Io(error)),
-                Err(OpenError::Refused(status)) if config.reconnect && is_retryable(status) => {
-                    format!("the server answered hello with {}", status.name())
-                }
-                Err(OpenError::Refused(status)) => return Err(ClientError::Status(status)),
-                Err(OpenError::Protocol(message)) => return Err(ClientError::Framing(message)),
-            };
+            let error =
+                match open_with_timeout(&config.addr, config.token.as_deref(), config.max_in_flight, timeout)
+                    .await
+                {
+                    Ok(connection) => {
+                        tracing::info!(addr = %config.addr, "reconnected");
+                        *current = Some(Arc::clone(&connection));
+                        return Ok(connection);
+                    }
+                    Err(OpenError::Io(error)) if config.reconnect => error.to_string(),
+                    Err(OpenError::Io(error)) => return Err(ClientError::Io(error)),
+                    Err(OpenError::Refused(status)) if config.reconnect && is_retryable(status) => {
+                        format!("the server answered hello with {}", status.name())
+                    }
+                    Err(OpenError::Refused(status)) => return Err(ClientError::Status(status)),
+                    Err(OpenError::Protocol(message)) => return Err(ClientError::Framing(message)),
+                };
             tracing::debug!(addr = %config.addr, %error, "reconnect failed");
             attempts.last_error = format!("connect: {error}");
             self.pause(deadline, attempts).await?;
@@ -470,7 +481,8 @@ fn rebase_results<R>(
     let mut all = Vec::new();
     for (range, reply) in ranges.iter().zip(replies) {
         for result in results_of(reply).ok_or(None)? {
-            let out_of_range = || Some(ClientError::ResultIndexOutOfRange { index: result.index, events: range.len() });
+            let out_of_range =
+                || Some(ClientError::ResultIndexOutOfRange { index: result.index, events: range.len() });
             let local = usize::try_from(result.index).map_err(|_| out_of_range())?;
             if local >= range.len() {
                 return Err(out_of_range());
@@ -502,7 +514,10 @@ mod tests {
     fn results_are_rebased_to_the_callers_indexes() {
         let ranges = [0..3, 3..5];
         let replies = vec![
-            Reply::CreateTransfers(vec![EventResult { index: 2, result: CreateTransferResult::ExceedsCredits }]),
+            Reply::CreateTransfers(vec![EventResult {
+                index: 2,
+                result: CreateTransferResult::ExceedsCredits,
+            }]),
             Reply::CreateTransfers(vec![
                 EventResult { index: 0, result: CreateTransferResult::LinkedEventFailed },
                 EventResult { index: 1, result: CreateTransferResult::Exists },
@@ -526,8 +541,10 @@ mod tests {
 
     #[test]
     fn a_result_index_outside_its_request_is_an_error() {
-        let replies = vec![Reply::CreateAccounts(vec![EventResult { index: 2, result: CreateAccountResult::Exists }])];
-        let error = rebase_results(&[10..12], replies, |r| match r {
+        let replies =
+            vec![Reply::CreateAccounts(vec![EventResult { index: 2, result: CreateAccountResult::Exists }])];
+        let request = 10..12;
+        let error = rebase_results(std::slice::from_ref(&request), replies, |r| match r {
             Reply::CreateAccounts(results) => Some(results),
             _ => None,
         })

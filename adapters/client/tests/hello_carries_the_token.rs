@@ -5,7 +5,7 @@ mod support;
 
 use ledger_client::{Client, ClientError, Status};
 use ledger_protocol::{Reply, Request};
-use support::{FakeServer, FakeConnection, config};
+use support::{FakeConnection, FakeServer, config};
 
 async fn expect_hello(connection: &mut FakeConnection, token: &[u8]) {
     let hello = connection.read_request().await.expect("hello comes first");

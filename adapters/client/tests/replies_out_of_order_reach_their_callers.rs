@@ -30,7 +30,12 @@ async fn replies_out_of_order_reach_their_callers() {
         let Request::LookupAccounts(ids) = &request.request else {
             panic!("expected lookup_accounts, got {:?}", request.request);
         };
-        let account = Account { id: ids[0], ledger: 156, code: u16::try_from(ids[0]).expect("small id"), ..Account::default() };
+        let account = Account {
+            id: ids[0],
+            ledger: 156,
+            code: u16::try_from(ids[0]).expect("small id"),
+            ..Account::default()
+        };
         connection.reply(request, &Reply::Accounts(vec![account])).await;
     }
 

@@ -29,13 +29,6 @@ pub struct AccountPostingsMemory {
     pub posting_bytes: usize,
 }
 
-impl AccountPostingsMemory {
-    #[must_use]
-    pub fn total_bytes(&self) -> usize {
-        self.id_table_bytes + self.list_header_bytes + self.posting_bytes
-    }
-}
-
 impl AccountPostings {
     /// Appends `posting` to `account_id`'s list, creating the list on the account's first
     /// transfer. The caller has checked that the id is neither 0 nor `u128::MAX`.

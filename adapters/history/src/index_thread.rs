@@ -62,10 +62,19 @@ pub struct DurableFeed {
 pub struct HistoryMemory {
     pub transfers: u64,
     pub accounts: u64,
-    /// Account table, list headers and postings.
-    pub account_bytes: u64,
+    /// The account id -> list number table.
+    pub account_table_bytes: u64,
+    /// The per-account posting lists: headers, postings and the room reserved for more.
+    pub posting_list_bytes: u64,
     /// Chunk timestamps and `user_data_128` filters.
     pub chunk_bytes: u64,
+}
+
+impl HistoryMemory {
+    #[must_use]
+    pub fn total_bytes(&self) -> u64 {
+        self.account_table_bytes + self.posting_list_bytes + self.chunk_bytes
+    }
 }
 
 #[derive(Debug)]
@@ -81,7 +90,7 @@ struct Shared {
     position: PositionCell,
     queries: Mutex<Queries>,
     stopping: AtomicBool,
-    memory: [AtomicU64; 4],
+    memory: [AtomicU64; 5],
 }
 
 #[derive(Debug, Default)]
@@ -205,9 +214,9 @@ impl HistoryIndex {
     /// The index's memory, as of its position (atomics).
     #[must_use]
     pub fn memory(&self) -> HistoryMemory {
-        let [transfers, accounts, account_bytes, chunk_bytes] =
+        let [transfers, accounts, account_table_bytes, posting_list_bytes, chunk_bytes] =
             self.inner.shared.memory.each_ref().map(|m| m.load(Ordering::Relaxed));
-        HistoryMemory { transfers, accounts, account_bytes, chunk_bytes }
+        HistoryMemory { transfers, accounts, account_table_bytes, posting_list_bytes, chunk_bytes }
     }
 
     /// Stops the thread after pending work: queued queries are answered, a catch-up without a
@@ -362,7 +371,8 @@ impl Worker {
         let values = [
             memory.transfers,
             memory.accounts.accounts as u64,
-            memory.accounts.total_bytes() as u64,
+            memory.accounts.id_table_bytes as u64,
+            (memory.accounts.list_header_bytes + memory.accounts.posting_bytes) as u64,
             memory.chunk_bytes as u64,
         ];
         for (cell, value) in self.shared.memory.iter().zip(values) {

@@ -86,6 +86,22 @@ pub(crate) fn check_body_checksum(header: &Header, body: &[u8]) -> Result<(), Fr
     Ok(())
 }
 
+/// Appends fixed-size records in place: one resize, then each record written straight into its
+/// slot (no per-record length checks or copies through a temporary).
+pub(crate) fn append_records<const N: usize, T>(
+    out: &mut Vec<u8>,
+    records: &[T],
+    write: impl Fn(&T, &mut [u8; N]),
+) {
+    let start = out.len();
+    out.resize(start + records.len() * N, 0);
+    let (slots, rest) = out[start..].as_chunks_mut::<N>();
+    debug_assert!(rest.is_empty());
+    for (slot, record) in slots.iter_mut().zip(records) {
+        write(record, slot);
+    }
+}
+
 /// Decodes a body of fixed-size records in one pass and one allocation. The caller checked that
 /// the body is a whole number of records.
 pub(crate) fn decode_records<const N: usize, T>(body: &[u8], decode: impl Fn(&[u8; N]) -> T) -> Vec<T> {

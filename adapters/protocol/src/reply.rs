@@ -22,7 +22,8 @@ use ledger_core::{ACCOUNT_SIZE, Account, BATCH_EVENTS_MAX, TRANSFER_SIZE, Transf
 
 use crate::error::FrameError;
 use crate::frame::{
-    FrameFields, append_frame, check_body, check_body_checksum, check_body_len, decode_records,
+    FrameFields, append_frame, append_records, check_body, check_body_checksum, check_body_len,
+    decode_records,
 };
 use crate::header::{FrameKind, Header, PROTOCOL_VERSION};
 use crate::operation::{EVENT_RESULT_SIZE, Operation};
@@ -119,16 +120,8 @@ pub fn encode_reply(request_id: u64, operation: Operation, reply: &Reply, out: &
                 append_event_result(out, result.index, result.result.code());
             }
         }
-        Reply::Accounts(accounts) => {
-            for account in accounts {
-                out.extend_from_slice(&account.to_bytes());
-            }
-        }
-        Reply::Transfers(transfers) => {
-            for transfer in transfers {
-                out.extend_from_slice(&transfer.to_bytes());
-            }
-        }
+        Reply::Accounts(accounts) => append_records(out, accounts, Account::write_bytes),
+        Reply::Transfers(transfers) => append_records(out, transfers, Transfer::write_bytes),
         Reply::Balances(balances) => {
             for balance in balances {
                 out.extend_from_slice(&balance.to_bytes());

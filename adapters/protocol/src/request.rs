@@ -19,7 +19,7 @@ use ledger_core::query::{ACCOUNT_FILTER_SIZE, AccountFilter, QUERY_FILTER_SIZE, 
 use ledger_core::{ACCOUNT_SIZE, Account, TRANSFER_SIZE, Transfer};
 
 use crate::error::FrameError;
-use crate::frame::{FrameFields, append_frame, check_body, decode_records};
+use crate::frame::{FrameFields, append_frame, append_records, check_body, decode_records};
 use crate::header::{FrameKind, Header, PROTOCOL_VERSION};
 use crate::operation::{ID_SIZE, Operation};
 
@@ -107,16 +107,8 @@ pub fn encode_request(request_id: u64, request: &Request, out: &mut Vec<u8>) {
     };
     append_frame(out, &fields, request.body_len(), |out| match request {
         Request::Hello { token } => out.extend_from_slice(token),
-        Request::CreateAccounts(accounts) => {
-            for account in accounts {
-                out.extend_from_slice(&account.to_bytes());
-            }
-        }
-        Request::CreateTransfers(transfers) => {
-            for transfer in transfers {
-                out.extend_from_slice(&transfer.to_bytes());
-            }
-        }
+        Request::CreateAccounts(accounts) => append_records(out, accounts, Account::write_bytes),
+        Request::CreateTransfers(transfers) => append_records(out, transfers, Transfer::write_bytes),
         Request::LookupAccounts(ids) | Request::LookupTransfers(ids) => {
             for id in ids {
                 out.extend_from_slice(&id.to_le_bytes());

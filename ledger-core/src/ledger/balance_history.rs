@@ -118,7 +118,12 @@ impl BalanceRow {
     pub(super) fn balances_equal(&self, account: &Account) -> bool {
         let b = self.balance();
         (b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted)
-            == (account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted)
+            == (
+                account.debits_pending,
+                account.debits_posted,
+                account.credits_pending,
+                account.credits_posted,
+            )
     }
 
     /// Whether the side field names exactly one side (what a loaded snapshot must hold).
@@ -293,7 +298,9 @@ mod tests {
     #[test]
     fn query_binary_searches_the_range_and_honours_ties_and_order() {
         let mut history = BalanceHistory::default();
-        for (timestamp, side) in [(10, Side::Debit), (20, Side::Credit), (20, Side::Debit), (30, Side::Credit)] {
+        for (timestamp, side) in
+            [(10, Side::Debit), (20, Side::Credit), (20, Side::Debit), (30, Side::Credit)]
+        {
             history.append(7, row(timestamp, side, 1));
         }
         history.append(8, row(25, Side::Debit, 1));

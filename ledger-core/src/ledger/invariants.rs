@@ -131,7 +131,9 @@ impl<S: TransferStore> Ledger<S> {
             }
             let mut last_timestamp = account.timestamp;
             for row in self.history.rows_of(position) {
-                if row.timestamp <= account.timestamp || row.timestamp < last_timestamp || row.timestamp > self.clock
+                if row.timestamp <= account.timestamp
+                    || row.timestamp < last_timestamp
+                    || row.timestamp > self.clock
                 {
                     return fail(format!("account {} has a balance row out of time order", account.id));
                 }
@@ -140,7 +142,10 @@ impl<S: TransferStore> Ledger<S> {
             }
         }
         if rows != self.history.len() {
-            return fail(format!("{rows} balance rows belong to accounts, {} are stored", self.history.len()));
+            return fail(format!(
+                "{rows} balance rows belong to accounts, {} are stored",
+                self.history.len()
+            ));
         }
         for (position, account) in (0_u64..).zip(self.accounts.iter()) {
             if !account.flags.contains(AccountFlags::HISTORY) {
@@ -149,12 +154,19 @@ impl<S: TransferStore> Ledger<S> {
             let matches = match self.history.last_of(position) {
                 Some(last) => last.balances_equal(account),
                 None => {
-                    [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
-                        == [0; 4]
+                    [
+                        account.debits_pending,
+                        account.debits_posted,
+                        account.credits_pending,
+                        account.credits_posted,
+                    ] == [0; 4]
                 }
             };
             if !matches {
-                return fail(format!("account {}: the last balance row differs from its balances", account.id));
+                return fail(format!(
+                    "account {}: the last balance row differs from its balances",
+                    account.id
+                ));
             }
         }
         Ok(())

@@ -514,7 +514,10 @@ fn read_history(
         previous_position = Some(position);
         let bytes = row_count.checked_mul(BALANCE_ROW_SIZE as u64).filter(|b| *b <= len - consumed);
         let Some(bytes) = bytes.filter(|_| row_count > 0) else {
-            return Err(invalid(SECTION, format!("account {account_id}: {row_count} rows do not fit the section")));
+            return Err(invalid(
+                SECTION,
+                format!("account {account_id}: {row_count} rows do not fit the section"),
+            ));
         };
         if buffer.is_empty() {
             buffer = vec![bytemuck::Zeroable::zeroed(); HISTORY_ROWS_PER_READ];
@@ -530,7 +533,10 @@ fn read_history(
                 if !row.side_is_valid() {
                     return Err(invalid(SECTION, format!("account {account_id}: a row names no valid side")));
                 }
-                if row.timestamp <= account.timestamp || row.timestamp < last_timestamp || row.timestamp > clock {
+                if row.timestamp <= account.timestamp
+                    || row.timestamp < last_timestamp
+                    || row.timestamp > clock
+                {
                     return Err(invalid(
                         SECTION,
                         format!("account {account_id}: row timestamp {} out of order", row.timestamp),
@@ -543,13 +549,17 @@ fn read_history(
         }
         consumed += bytes;
         if history.last_of(position).is_none_or(|last| !last.balances_equal(&account)) {
-            return Err(invalid(SECTION, format!("account {account_id}: the last row differs from its balances")));
+            return Err(invalid(
+                SECTION,
+                format!("account {account_id}: the last row differs from its balances"),
+            ));
         }
     }
     check(SECTION, stored, crc)?;
     for (position, account) in (0_u64..).zip(accounts.iter()) {
-        let zero = [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
-            == [0; 4];
+        let zero =
+            [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
+                == [0; 4];
         if account.flags.contains(AccountFlags::HISTORY) && !zero && history.row_count_of(position) == 0 {
             return Err(invalid(SECTION, format!("account {} has balances but no rows", account.id)));
         }
@@ -560,6 +570,7 @@ fn read_history(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::balance_history::{BALANCE_ROW_SIDE_OFFSET, BALANCE_ROW_TIMESTAMP_OFFSET};
     use crate::{AccountFlags, TransferFlags};
 
     fn sample_ledger() -> Ledger {
@@ -666,7 +677,11 @@ mod tests {
     }
 
     fn load(bytes: &[u8]) -> Result<(Ledger, SnapshotPosition), SnapshotError> {
-        Ledger::read_snapshot(LedgerConfig::default(), crate::transfer_store::MemoryTransferStore::new(), &mut &bytes[..])
+        Ledger::read_snapshot(
+            LedgerConfig::default(),
+            crate::transfer_store::MemoryTransferStore::new(),
+            &mut &bytes[..],
+        )
     }
 
     #[test]
@@ -674,11 +689,20 @@ mod tests {
         let mut plain = Ledger::default();
         let accounts = [1, 2].map(|id| Account { id, ledger: 1, code: 1, ..Account::default() });
         assert!(plain.create_accounts(10, &accounts).expect("batch").is_empty());
-        let moved = Transfer { id: 9, debit_account_id: 1, credit_account_id: 2, amount: 3, ledger: 1, code: 1, ..Transfer::default() };
+        let moved = Transfer {
+            id: 9,
+            debit_account_id: 1,
+            credit_account_id: 2,
+            amount: 3,
+            ledger: 1,
+            code: 1,
+            ..Transfer::default()
+        };
         assert!(plain.create_transfers(20, &[moved]).expect("batch").is_empty());
         let mut bytes = Vec::new();
         plain.write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write");
-        let (loaded, _) = load(&as_version_1(&bytes)).expect("a version 1 snapshot without history accounts loads");
+        let (loaded, _) =
+            load(&as_version_1(&bytes)).expect("a version 1 snapshot without history accounts loads");
         assert_eq!(loaded.state_hash(), plain.state_hash());
 
         let mut bytes = Vec::new();
@@ -701,25 +725,20 @@ mod tests {
         ledger.write_snapshot(SnapshotPosition::default(), &mut bytes).expect("write");
         let frame = section_frames(&bytes)[5];
         let rows_end = bytes.len();
-        // Rewrites the history section's checksum so that only the validation can object.
-        let reseal = |damaged: &mut Vec<u8>| {
+        let last_row = rows_end - BALANCE_ROW_SIZE;
+        // (what the error says, where to write, what): each a plausible-looking lie.
+        let cases: [(&str, usize, Vec<u8>); 4] = [
+            ("differs from its balances", last_row, vec![bytes[last_row] ^ 1]),
+            ("no valid side", last_row + BALANCE_ROW_SIDE_OFFSET, vec![3]),
+            ("out of order", last_row + BALANCE_ROW_TIMESTAMP_OFFSET, u64::MAX.to_le_bytes().to_vec()),
+            ("unknown account", frame + FRAME_SIZE, 77_u128.to_le_bytes().to_vec()),
+        ];
+        for (expected, offset, lie) in cases {
+            let mut damaged = bytes.clone();
+            damaged[offset..offset + lie.len()].copy_from_slice(&lie);
+            // Reseal the section's checksum, so that only the validation can object.
             let crc = crc32c::crc32c(&damaged[frame + FRAME_SIZE..]);
             damaged[frame + 8..frame + 12].copy_from_slice(&crc.to_le_bytes());
-        };
-        let last_row = rows_end - BALANCE_ROW_SIZE;
-        let cases: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 4] = [
-            ("differs from its balances", Box::new(|b: &mut Vec<u8>| b[last_row] ^= 1)),
-            ("no valid side", Box::new(|b: &mut Vec<u8>| b[rows_end - 2] = 3)),
-            ("out of order", Box::new(|b: &mut Vec<u8>| b[last_row + 80..last_row + 88].copy_from_slice(&u64::MAX.to_le_bytes()))),
-            (
-                "unknown account",
-                Box::new(|b: &mut Vec<u8>| b[frame + FRAME_SIZE..frame + FRAME_SIZE + 16].copy_from_slice(&77_u128.to_le_bytes())),
-            ),
-        ];
-        for (expected, damage) in cases {
-            let mut damaged = bytes.clone();
-            damage(&mut damaged);
-            reseal(&mut damaged);
             let error = load(&damaged).map(|_| ()).expect_err(expected);
             assert!(
                 matches!(&error, SnapshotError::Invalid { section: "balance history", reason } if reason.contains(expected)),

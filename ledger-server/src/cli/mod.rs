@@ -17,7 +17,8 @@ fn client_config(addr: &str, token_file: Option<&Path>) -> Result<ClientConfig, 
     let Some(path) = token_file else {
         return Ok(config);
     };
-    let mut token = std::fs::read(path).map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+    let mut token =
+        std::fs::read(path).map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
     let len = token.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |last| last + 1);
     token.truncate(len);
     if token.is_empty() {
@@ -51,7 +52,11 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, b"\n").expect("write token");
         assert!(client_config("a:1", Some(&path)).expect_err("empty").contains("is empty"));
-        assert!(client_config("a:1", Some(&dir.path().join("nope"))).expect_err("missing").contains("cannot read"));
+        assert!(
+            client_config("a:1", Some(&dir.path().join("nope")))
+                .expect_err("missing")
+                .contains("cannot read")
+        );
         assert_eq!(client_config("a:1", None).expect("no token file").token, None);
     }
 }

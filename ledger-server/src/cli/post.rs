@@ -85,7 +85,10 @@ pub fn run(args: &PostArgs) -> ExitCode {
 pub trait Poster {
     /// # Errors
     /// When the request was not answered.
-    fn create_accounts(&mut self, accounts: &[Account]) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError>;
+    fn create_accounts(
+        &mut self,
+        accounts: &[Account],
+    ) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError>;
     /// # Errors
     /// When the request was not answered.
     fn create_transfers(
@@ -102,7 +105,10 @@ struct ClientPoster {
 }
 
 impl Poster for ClientPoster {
-    fn create_accounts(&mut self, accounts: &[Account]) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError> {
+    fn create_accounts(
+        &mut self,
+        accounts: &[Account],
+    ) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError> {
         self.runtime.block_on(self.client.create_accounts(accounts))
     }
 
@@ -222,7 +228,9 @@ pub fn post_lines(
 }
 
 fn chain_too_long() -> String {
-    format!("part of a linked chain longer than {BATCH_EVENTS_MAX} events, which no request can hold; not posted")
+    format!(
+        "part of a linked chain longer than {BATCH_EVENTS_MAX} events, which no request can hold; not posted"
+    )
 }
 
 enum ReadLine {
@@ -353,7 +361,10 @@ mod tests {
                 .enumerate()
                 .filter_map(|(index, id)| {
                     let (_, result) = failures.iter().find(|(f, _)| f == id)?;
-                    Some(EventResult { index: u32::try_from(index).expect("small test batch"), result: *result })
+                    Some(EventResult {
+                        index: u32::try_from(index).expect("small test batch"),
+                        result: *result,
+                    })
                 })
                 .collect()
         }
@@ -416,7 +427,8 @@ mod tests {
             account_failures: vec![(2, CreateAccountResult::Exists)],
             ..FakeLedger::default()
         };
-        let input = [account_line(1), account_line(2), transfer_line(10, false), transfer_line(11, false)].join("\n");
+        let input =
+            [account_line(1), account_line(2), transfer_line(10, false), transfer_line(11, false)].join("\n");
         let (result, lines) = post(&input, &mut ledger);
         assert_eq!(
             lines,
@@ -459,7 +471,11 @@ mod tests {
         assert!(lines[1].starts_with(r#"{"line":2,"error":"`id` must be a base-10 integer"#), "{}", lines[1]);
         assert_eq!(lines[2], r#"{"id":"2","result":"ok"}"#);
         assert!(lines[3].starts_with(r#"{"line":4,"error":""#), "{}", lines[3]);
-        assert!(lines[4].contains(r#""line":5"#) && lines[4].contains("unknown variant `loan`"), "{}", lines[4]);
+        assert!(
+            lines[4].contains(r#""line":5"#) && lines[4].contains("unknown variant `loan`"),
+            "{}",
+            lines[4]
+        );
         assert_eq!(lines[5], r#"{"id":"4","result":"ok"}"#);
         // The linked transfer 1 was not chained to transfer 2 across the bad line.
         assert_eq!(ledger.requests, vec![vec![1], vec![2], vec![4]]);
@@ -478,7 +494,8 @@ mod tests {
     #[test]
     fn a_full_request_goes_out_and_the_next_starts() {
         let mut ledger = FakeLedger::default();
-        let input: Vec<String> = (1..=BATCH_EVENTS_MAX as u128 + 1).map(|id| transfer_line(id, false)).collect();
+        let input: Vec<String> =
+            (1..=BATCH_EVENTS_MAX as u128 + 1).map(|id| transfer_line(id, false)).collect();
         let (result, lines) = post(&input.join("\n"), &mut ledger);
         assert_eq!(ledger.requests.len(), 2);
         assert_eq!(ledger.requests[0].len(), BATCH_EVENTS_MAX);
@@ -499,7 +516,11 @@ mod tests {
         let (result, lines) = post(&input.join("\n"), &mut ledger);
         assert_eq!(ledger.requests.len(), 2);
         assert_eq!(ledger.requests[0].len(), BATCH_EVENTS_MAX - 2, "the chain did not fit");
-        assert_eq!(ledger.requests[1], (singles + 1..=singles + 4).collect::<Vec<_>>(), "the chain stays whole");
+        assert_eq!(
+            ledger.requests[1],
+            (singles + 1..=singles + 4).collect::<Vec<_>>(),
+            "the chain stays whole"
+        );
         assert_eq!(lines.len(), input.len());
         assert!(result.is_ok());
     }
@@ -513,8 +534,14 @@ mod tests {
         let (result, lines) = post(&input.join("\n"), &mut ledger);
         assert_eq!(ledger.requests, vec![vec![chain_len + 1]], "only the event after the chain is sent");
         assert_eq!(lines.len(), input.len());
-        assert!(lines[..lines.len() - 1].iter().all(|l| l.contains("longer than")), "every chain line is refused");
-        assert!(lines[0].starts_with(r#"{"line":1,"#) && lines[lines.len() - 2].contains(&format!(r#""line":{chain_len}"#)));
+        assert!(
+            lines[..lines.len() - 1].iter().all(|l| l.contains("longer than")),
+            "every chain line is refused"
+        );
+        assert!(
+            lines[0].starts_with(r#"{"line":1,"#)
+                && lines[lines.len() - 2].contains(&format!(r#""line":{chain_len}"#))
+        );
         assert_eq!(result.expect("answered").refused, BATCH_EVENTS_MAX + 2);
     }
 

@@ -126,7 +126,9 @@ fn parse_account(raw: RawAccount) -> Result<Account, LineError> {
         id: required("id", raw.id, decimal_u128)?,
         ledger: optional("ledger", raw.ledger, number_u32)?,
         code: optional("code", raw.code, number_u16)?,
-        flags: AccountFlags(optional("flags", raw.flags, |f, v| flag_bits(f, v, AccountFlags::from_name, |x| x.0))?),
+        flags: AccountFlags(optional("flags", raw.flags, |f, v| {
+            flag_bits(f, v, AccountFlags::from_name, |x| x.0)
+        })?),
         user_data_128: optional("user_data_128", raw.user_data_128, decimal_u128)?,
         user_data_64: optional("user_data_64", raw.user_data_64, decimal_u64)?,
         user_data_32: optional("user_data_32", raw.user_data_32, number_u32)?,
@@ -202,9 +204,9 @@ fn decimal_u64(field: &str, value: &Value) -> Result<u64, LineError> {
 }
 
 fn number_u64(field: &str, value: &Value, max: u64) -> Result<u64, LineError> {
-    let number = value
-        .as_u64()
-        .ok_or_else(|| LineError(format!("`{field}` must be a non-negative integer JSON number, got {value}")))?;
+    let number = value.as_u64().ok_or_else(|| {
+        LineError(format!("`{field}` must be a non-negative integer JSON number, got {value}"))
+    })?;
     if number > max {
         return Err(LineError(format!("`{field}` is out of range (at most {max}), got {number}")));
     }
@@ -316,7 +318,9 @@ mod tests {
             timestamp: 0,
         };
         assert_eq!(got, expected);
-        assert!(parse_line(r#"{"type":"transfer","id":"1","flags":["linked"]}"#).expect("parses").is_linked());
+        assert!(
+            parse_line(r#"{"type":"transfer","id":"1","flags":["linked"]}"#).expect("parses").is_linked()
+        );
     }
 
     #[test]
@@ -359,15 +363,23 @@ mod tests {
     fn unknown_fields_are_refused() {
         assert!(error(r#"{"type":"transfer","id":"1","amout":"5"}"#).contains("unknown field `amout`"));
         // Balances and timestamps are the writer's: an account line cannot set them.
-        assert!(error(r#"{"type":"account","id":"1","credits_posted":"5"}"#).contains("unknown field `credits_posted`"));
-        assert!(error(r#"{"type":"account","id":"1","timestamp":"5"}"#).contains("unknown field `timestamp`"));
+        assert!(
+            error(r#"{"type":"account","id":"1","credits_posted":"5"}"#)
+                .contains("unknown field `credits_posted`")
+        );
+        assert!(
+            error(r#"{"type":"account","id":"1","timestamp":"5"}"#).contains("unknown field `timestamp`")
+        );
         // A transfer field on an account line is a typo too.
         assert!(error(r#"{"type":"account","id":"1","amount":"5"}"#).contains("unknown field `amount`"));
     }
 
     #[test]
     fn unknown_flags_are_refused() {
-        assert_eq!(error(r#"{"type":"transfer","id":"1","flags":["pendng"]}"#), r#"`flags`: unknown flag "pendng""#);
+        assert_eq!(
+            error(r#"{"type":"transfer","id":"1","flags":["pendng"]}"#),
+            r#"`flags`: unknown flag "pendng""#
+        );
         // An account flag on a transfer, and a flag that is not a string.
         assert!(error(r#"{"type":"transfer","id":"1","flags":["history"]}"#).contains("unknown flag"));
         assert!(error(r#"{"type":"account","id":"1","flags":[1]}"#).contains("unknown flag 1"));
@@ -376,7 +388,8 @@ mod tests {
 
     #[test]
     fn wide_integers_must_be_decimal_strings() {
-        for field in ["id", "debit_account_id", "credit_account_id", "amount", "pending_id", "user_data_128"] {
+        for field in ["id", "debit_account_id", "credit_account_id", "amount", "pending_id", "user_data_128"]
+        {
             let line = |v: &str| match field {
                 "id" => format!(r#"{{"type":"transfer","id":{v}}}"#),
                 _ => format!(r#"{{"type":"transfer","id":"1","{field}":{v}}}"#),
@@ -388,7 +401,10 @@ mod tests {
             let too_big = line(r#""340282366920938463463374607431768211456""#);
             assert!(error(&too_big).contains("out of range"), "{field} = u128::MAX + 1");
         }
-        assert!(error(r#"{"type":"account","id":"1","user_data_64":"18446744073709551616"}"#).contains("out of range"));
+        assert!(
+            error(r#"{"type":"account","id":"1","user_data_64":"18446744073709551616"}"#)
+                .contains("out of range")
+        );
         assert!(error(r#"{"type":"account","id":"1","user_data_64":5}"#).contains("must be a string"));
         assert_eq!(transfer(r#"{"type":"transfer","id":"007"}"#).id, 7, "leading zeros are digits");
     }

@@ -20,7 +20,7 @@ use super::metrics;
 use super::ratelimit::RateLimitedLog;
 use crate::service::{LedgerService, ServiceError};
 use ledger_protocol::{
-    BODY_MAX, FrameKind, HEADER_SIZE, Header, HeaderError, Operation, Reply, Request, Status, decode_request,
+    FrameKind, HEADER_SIZE, Header, HeaderError, Operation, Reply, Request, Status, decode_request,
     encode_error_reply, encode_reply,
 };
 use std::future::Future;
@@ -95,18 +95,26 @@ impl BinaryServer {
             }
             let header = match Header::decode(&header_bytes) {
                 Ok(header) => header,
-                Err(HeaderError::TooLarge { body_len }) => {
-                    // The checksum held, so the request id is the peer's: answer, then close.
-                    let request_id = u64::from_le_bytes(header_bytes[16..24].try_into().unwrap_or([0; 8]));
-                    self.refuse(peer, "frame_too_large", &format!("body of {body_len} bytes exceeds {BODY_MAX}"));
-                    let mut out = Vec::new();
-                    encode_error_reply(request_id, header_bytes[15], Status::FrameTooLarge, &mut out);
-                    let _ = frames.send((out, None));
-                    break;
-                }
                 Err(error) => {
+                    // With a good magic and checksum the request id is the peer's: answer it.
+                    let identity = Header::identify(&header_bytes);
+                    let (Some(status), Some(identity)) = (error.status(), identity) else {
+                        self.refuse(peer, header_error_reason(&error), &error.to_string());
+                        break;
+                    };
                     self.refuse(peer, header_error_reason(&error), &error.to_string());
-                    break;
+                    let mut out = Vec::new();
+                    encode_error_reply(identity.request_id, identity.operation, status, &mut out);
+                    let _ = frames.send((out, None));
+                    if status.closes_connection() {
+                        break;
+                    }
+                    // The body length was bounded before this refusal: skip the body.
+                    body.resize(identity.body_len as usize, 0);
+                    if reader.read_exact(&mut body).await.is_err() {
+                        break;
+                    }
+                    continue;
                 }
             };
             body.resize(header.body_len as usize, 0);

@@ -143,6 +143,10 @@ impl Settings {
         if token.len() > TOKEN_MAX {
             return Err(fail(format!("the token is longer than {TOKEN_MAX} bytes")));
         }
+        // HTTP carries it in a header: printable ASCII only, no spaces.
+        if !token.iter().all(|b| b.is_ascii_graphic()) {
+            return Err(fail("the token must be printable ASCII without spaces".into()));
+        }
         Ok(Some(token))
     }
 }
