@@ -118,10 +118,19 @@ type CreateTransfersAnswer = Result<Vec<EventResult<CreateTransferResult>>, Serv
 
 /// Work for the intake thread.
 enum Job {
-    CreateAccounts { events: Vec<Account>, done: oneshot::Sender<CreateAccountsAnswer> },
-    CreateTransfers { events: Vec<Transfer>, done: oneshot::Sender<CreateTransfersAnswer> },
+    CreateAccounts {
+        events: Vec<Account>,
+        done: oneshot::Sender<CreateAccountsAnswer>,
+    },
+    CreateTransfers {
+        events: Vec<Transfer>,
+        done: oneshot::Sender<CreateTransfersAnswer>,
+    },
     /// Any other command, passed through unmerged (boxed: filters make it large).
-    Other { command: Box<Command>, reply: ReplyTo },
+    Other {
+        command: Box<Command>,
+        reply: ReplyTo,
+    },
     /// Stop taking jobs, drain the writer and make everything durable.
     Shutdown,
 }
@@ -165,7 +174,10 @@ impl LedgerService {
 
     /// Creates accounts. The request is queued now (so calls keep their order); the future
     /// resolves once the batch is durable. Only failed events are listed.
-    pub fn create_accounts(&self, events: Vec<Account>) -> impl Future<Output = CreateAccountsAnswer> + use<> {
+    pub fn create_accounts(
+        &self,
+        events: Vec<Account>,
+    ) -> impl Future<Output = CreateAccountsAnswer> + use<> {
         let (done, answer) = oneshot::channel();
         let queued = if events.is_empty() {
             let _ = done.send(Ok(Vec::new()));
@@ -200,7 +212,10 @@ impl LedgerService {
     }
 
     /// The accounts with these ids, in request order; ids not found are left out.
-    pub fn lookup_accounts(&self, ids: Vec<u128>) -> impl Future<Output = Result<Vec<Account>, ServiceError>> + use<> {
+    pub fn lookup_accounts(
+        &self,
+        ids: Vec<u128>,
+    ) -> impl Future<Output = Result<Vec<Account>, ServiceError>> + use<> {
         let reply = self.writer_read(Command::LookupAccounts(ids));
         async move {
             match reply.await? {

@@ -66,8 +66,12 @@ fn acknowledged_transfers_survive_kill_9_of_the_server() {
         let server = Server::start(dir.path(), &["--snapshot-every-ops", "5"]);
         if round == 0 {
             let mut setup = RawConnection::connect(server.binary);
-            let accounts =
-                (1..=1 + u128::from(WRITERS)).map(|id| Account { id, ledger: 1, code: 1, ..Account::default() });
+            let accounts = (1..=1 + u128::from(WRITERS)).map(|id| Account {
+                id,
+                ledger: 1,
+                code: 1,
+                ..Account::default()
+            });
             setup.send(&frame(0, &Request::CreateAccounts(accounts.collect())));
             assert_eq!(setup.receive().expect("answered").1, Ok(Reply::CreateAccounts(Vec::new())));
         }

@@ -116,7 +116,10 @@ fn malformed_frames_are_refused() {
     good.send(&frame(3, &Request::LookupAccounts((1001..=1009).collect())));
     let (_, reply) = good.receive().expect("served");
     assert_eq!(reply, Ok(Reply::Accounts(Vec::new())), "refused frames changed nothing");
-    good.send(&frame(4, &Request::CreateAccounts(vec![Account { id: 1, ledger: 1, code: 1, ..Account::default() }])));
+    good.send(&frame(
+        4,
+        &Request::CreateAccounts(vec![Account { id: 1, ledger: 1, code: 1, ..Account::default() }]),
+    ));
     let (_, reply) = good.receive().expect("served");
     assert_eq!(reply, Ok(Reply::CreateAccounts(Vec::new())));
 

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{RawConnection, Server, frame};
-use ledger_protocol::{Reply, Request};
 use ledger_core::query::AccountFilter;
 use ledger_core::{Account, AccountFlags, Transfer, TransferFlags};
+use ledger_protocol::{Reply, Request};
 
 const CONNECTIONS: u128 = 6;
 const REQUESTS_PER_CONNECTION: u128 = 40;
@@ -68,7 +68,11 @@ async fn posts_from_many_connections_are_applied_in_order() {
                 let (header, reply) = connection.receive().expect("an answer per request");
                 match reply {
                     Ok(Reply::CreateTransfers(failures)) => {
-                        assert!(failures.is_empty(), "connection {c}, request {}: {failures:?}", header.request_id);
+                        assert!(
+                            failures.is_empty(),
+                            "connection {c}, request {}: {failures:?}",
+                            header.request_id
+                        );
                     }
                     other => panic!("connection {c}: unexpected answer {other:?}"),
                 }

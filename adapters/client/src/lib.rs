@@ -50,8 +50,13 @@
 //! - **`exists`** after a retry means the event is in the ledger *with exactly these fields*:
 //!   usually the earlier attempt applied it and only its reply was lost. Treat it as `ok`. (It
 //!   cannot tell "applied by the earlier attempt" from "applied by some earlier call with the
-//!   same id and fields"; both mean the ledger holds this event once.) For a linked chain applied
-//!   by the earlier attempt, every member answers `exists`.
+//!   same id and fields"; both mean the ledger holds this event once.)
+//! - **A linked chain** applied by the earlier attempt answers `exists` on its *first* member and
+//!   `linked_event_failed` on all the others: inside a chain the engine counts `exists` as a
+//!   failing member and stops there, as TigerBeetle does. Chains are atomic, so that answer
+//!   means the whole chain is in the ledger. (`exists` on a later member with
+//!   `linked_event_failed` on the first means the opposite: the first member was new, and
+//!   nothing of the chain was applied.)
 //! - **`id_already_failed`** (transfers) after a retry means the earlier attempt failed for a
 //!   transient reason (`exceeds_credits`, `debit_account_not_found`, ...) and burnt the id; the
 //!   original code was in the lost reply. The transfer was *not* applied; resubmit it under a

@@ -26,7 +26,10 @@ impl Chunks {
     /// chunk boundaries often).
     #[must_use]
     pub fn new(records_per_chunk: usize) -> Self {
-        assert!(records_per_chunk.is_power_of_two() && records_per_chunk >= 8, "chunk size {records_per_chunk}");
+        assert!(
+            records_per_chunk.is_power_of_two() && records_per_chunk >= 8,
+            "chunk size {records_per_chunk}"
+        );
         Self {
             records_per_chunk,
             shift: records_per_chunk.trailing_zeros(),
@@ -126,7 +129,11 @@ mod tests {
         assert!(chunks.may_hold_correlation(0, 0xdead_beef));
         assert!(!chunks.may_hold_correlation(1, 0xdead_beef), "chunk 1 holds no value at all");
         assert!(!chunks.may_hold_correlation(2, 0xdead_beef), "no chunk 2 yet");
-        assert_eq!(chunks.allocated_bytes() - chunks.first_timestamps.capacity() * 8
-            - chunks.filters.capacity() * std::mem::size_of::<CorrelationFilter>(), 8);
+        assert_eq!(
+            chunks.allocated_bytes()
+                - chunks.first_timestamps.capacity() * 8
+                - chunks.filters.capacity() * std::mem::size_of::<CorrelationFilter>(),
+            8
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct Index {
 /// Why ingesting stopped at a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IngestError {
-    Corrupt { record: u64, reason: Corruption },
+    Corrupt {
+        record: u64,
+        reason: Corruption,
+    },
     /// A posting cannot address the record.
     CapacityReached,
 }
@@ -106,7 +109,10 @@ impl Index {
         let corrupt = |reason| IngestError::Corrupt { record: position, reason };
         let timestamp = field_u64(record, TRANSFER_TIMESTAMP_OFFSET);
         if timestamp <= self.last_timestamp {
-            return Err(corrupt(Corruption::TimestampNotIncreasing { timestamp, previous: self.last_timestamp }));
+            return Err(corrupt(Corruption::TimestampNotIncreasing {
+                timestamp,
+                previous: self.last_timestamp,
+            }));
         }
         let debit_account_id = field_u128(record, TRANSFER_DEBIT_ACCOUNT_ID_OFFSET);
         let credit_account_id = field_u128(record, TRANSFER_CREDIT_ACCOUNT_ID_OFFSET);
@@ -141,8 +147,14 @@ mod tests {
     use ledger_core::Transfer;
 
     fn record(debit: u128, credit: u128, timestamp: u64) -> Record {
-        Transfer { id: 1, debit_account_id: debit, credit_account_id: credit, timestamp, ..Transfer::default() }
-            .to_bytes()
+        Transfer {
+            id: 1,
+            debit_account_id: debit,
+            credit_account_id: credit,
+            timestamp,
+            ..Transfer::default()
+        }
+        .to_bytes()
     }
 
     #[test]
@@ -187,7 +199,10 @@ mod tests {
                 result,
                 Err(IngestError::Corrupt {
                     record: 0,
-                    reason: Corruption::InvalidAccounts { debit_account_id: debit, credit_account_id: credit }
+                    reason: Corruption::InvalidAccounts {
+                        debit_account_id: debit,
+                        credit_account_id: credit
+                    }
                 })
             );
         }

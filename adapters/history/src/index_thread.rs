@@ -161,9 +161,14 @@ impl HistoryIndex {
         let join = std::thread::Builder::new()
             .name("ledger-history".to_owned())
             .spawn(move || worker.run())
-            .map_err(|e| HistoryError::Io { path: transfers_file.to_path_buf(), offset: 0, source: Arc::new(e) })?;
+            .map_err(|e| HistoryError::Io {
+                path: transfers_file.to_path_buf(),
+                offset: 0,
+                source: Arc::new(e),
+            })?;
         let thread = join.thread().clone();
-        let feed = DurableFeed { shared: Arc::clone(&shared), thread: thread.clone(), _one_announcer: PhantomData };
+        let feed =
+            DurableFeed { shared: Arc::clone(&shared), thread: thread.clone(), _one_announcer: PhantomData };
         let inner = Inner { shared, thread, join: Mutex::new(Some(join)) };
         Ok((HistoryIndex { inner: Arc::new(inner) }, feed))
     }
@@ -342,7 +347,8 @@ impl Worker {
             if target.transfers > POSITION_LIMIT {
                 return Err(HistoryError::CapacityReached { limit: POSITION_LIMIT });
             }
-            let count = usize::try_from(target.transfers - ingested).map_or(self.buffer.len(), |n| n.min(self.buffer.len()));
+            let count = usize::try_from(target.transfers - ingested)
+                .map_or(self.buffer.len(), |n| n.min(self.buffer.len()));
             let file = match &self.file {
                 Some(file) => file,
                 None => self.file.insert(RecordFile::open(&self.path)?),
@@ -397,7 +403,9 @@ impl Worker {
         };
         match request {
             Request::Account(filter) => search::account_transfers(&self.index, file, filter),
-            Request::Transfers(filter) => search::query_transfers(&self.index, file, filter, &mut self.buffer),
+            Request::Transfers(filter) => {
+                search::query_transfers(&self.index, file, filter, &mut self.buffer)
+            }
         }
     }
 }

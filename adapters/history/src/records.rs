@@ -141,7 +141,13 @@ mod tests {
     #[test]
     fn records_are_read_back_whole_and_by_timestamp() {
         let transfers: Vec<Transfer> = (1..=3_u64)
-            .map(|i| Transfer { id: u128::from(i), credit_account_id: 9, code: 4, timestamp: i * 10, ..Transfer::default() })
+            .map(|i| Transfer {
+                id: u128::from(i),
+                credit_account_id: 9,
+                code: 4,
+                timestamp: i * 10,
+                ..Transfer::default()
+            })
             .collect();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("transfers.records");

@@ -83,8 +83,12 @@ pub fn account_transfers<S: RecordSource + ?Sized>(
             });
         }
         let transfer = Transfer::from_bytes(&record);
-        if filter.matches_fields(transfer.user_data_128, transfer.user_data_64, transfer.user_data_32, transfer.code)
-        {
+        if filter.matches_fields(
+            transfer.user_data_128,
+            transfer.user_data_64,
+            transfer.user_data_32,
+            transfer.code,
+        ) {
             debug_assert!(filter.covers_timestamp(transfer.timestamp), "outside the searched range");
             found.push(transfer);
         }
@@ -287,8 +291,11 @@ mod tests {
             start = end;
         }
         assert_eq!(index.records(), transfers.len() as u64);
-        let source =
-            Counted { records: MemoryRecords { bytes }, record_reads: Cell::new(0), timestamp_reads: Cell::new(0) };
+        let source = Counted {
+            records: MemoryRecords { bytes },
+            record_reads: Cell::new(0),
+            timestamp_reads: Cell::new(0),
+        };
         (index, source)
     }
 
@@ -325,7 +332,9 @@ mod tests {
         let mut found: Vec<Transfer> = transfers
             .iter()
             .filter(|t| filter.covers_timestamp(t.timestamp))
-            .filter(|t| filter.matches_fields(t.user_data_128, t.user_data_64, t.user_data_32, t.ledger, t.code))
+            .filter(|t| {
+                filter.matches_fields(t.user_data_128, t.user_data_64, t.user_data_32, t.ledger, t.code)
+            })
             .copied()
             .collect();
         if filter.is_reversed() {
@@ -382,24 +391,26 @@ mod tests {
             (0..=3_u128, 0..=2_u64, 0..=2_u32, 0..=3_u16),
             (timestamp_bound(), timestamp_bound(), limit(), 0..16_u32, reserved_byte()),
         )
-            .prop_map(|(account_id, (ud128, ud64, ud32, code), (min, max, limit, flags, reserved))| {
-                let mut filter = AccountFilter {
-                    account_id,
-                    user_data_128: ud128,
-                    user_data_64: ud64,
-                    user_data_32: ud32,
-                    code,
-                    timestamp_min: min,
-                    timestamp_max: max,
-                    limit,
-                    flags: AF(flags),
-                    ..AccountFilter::default()
-                };
-                if let Some(byte) = reserved {
-                    filter.reserved[byte * 9] = 1;
-                }
-                filter
-            })
+            .prop_map(
+                |(account_id, (ud128, ud64, ud32, code), (min, max, limit, flags, reserved))| {
+                    let mut filter = AccountFilter {
+                        account_id,
+                        user_data_128: ud128,
+                        user_data_64: ud64,
+                        user_data_32: ud32,
+                        code,
+                        timestamp_min: min,
+                        timestamp_max: max,
+                        limit,
+                        flags: AF(flags),
+                        ..AccountFilter::default()
+                    };
+                    if let Some(byte) = reserved {
+                        filter.reserved[byte * 9] = 1;
+                    }
+                    filter
+                },
+            )
     }
 
     fn query_filter() -> impl Strategy<Value = QueryFilter> {
@@ -494,9 +505,15 @@ mod tests {
 
     #[test]
     fn a_time_range_search_reads_few_timestamps() {
-        let transfers: Vec<Transfer> = (1..=4_096_u64).map(|i| between(1 + u128::from(i % 3), 4, i * 10)).collect();
+        let transfers: Vec<Transfer> =
+            (1..=4_096_u64).map(|i| between(1 + u128::from(i % 3), 4, i * 10)).collect();
         let (index, source) = build(&transfers, &[]);
-        let filter = QueryFilter { timestamp_min: 20_005, timestamp_max: 20_100, limit: 100, ..QueryFilter::default() };
+        let filter = QueryFilter {
+            timestamp_min: 20_005,
+            timestamp_max: 20_100,
+            limit: 100,
+            ..QueryFilter::default()
+        };
         let found = query_transfers(&index, &source, &filter, &mut scratch()).expect("query");
         assert_eq!(found.first().map(|t| t.timestamp), Some(20_010));
         assert_eq!(found.len(), 10);
@@ -535,7 +552,12 @@ mod tests {
         assert!(
             matches!(
                 result,
-                Err(HistoryError::Corrupt { record: 1, offset: 128, reason: Corruption::PostingMismatch { account_id: 1 }, .. })
+                Err(HistoryError::Corrupt {
+                    record: 1,
+                    offset: 128,
+                    reason: Corruption::PostingMismatch { account_id: 1 },
+                    ..
+                })
             ),
             "{result:?}"
         );

@@ -32,7 +32,9 @@ fn a_query_beyond_the_queue_limit_is_busy() {
         let answers_tx = answers_tx.clone();
         index.get_account_transfers(
             AccountFilter::all_of(1, 10),
-            Box::new(move |answer| answers_tx.send(answer.map(|(found, _)| found.len())).expect("test waits")),
+            Box::new(move |answer| {
+                answers_tx.send(answer.map(|(found, _)| found.len())).expect("test waits")
+            }),
         );
     }
     // The one beyond the limit is refused on the caller's thread, before any other answer.

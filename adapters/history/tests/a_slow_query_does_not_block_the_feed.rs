@@ -31,7 +31,7 @@ fn announcements_return_at_once_while_a_query_holds_the_index_thread() {
         }),
     );
     let answer = started.recv_timeout(PATIENCE).expect("the query runs");
-        assert!(matches!(answer, Ok(n) if n == of_account_1), "{answer:?}");
+    assert!(matches!(answer, Ok(n) if n == of_account_1), "{answer:?}");
 
     // The writer keeps committing and announcing meanwhile.
     let mut slowest = Duration::ZERO;

@@ -30,14 +30,21 @@ fn a_record_out_of_order_fails_every_query_with_its_place() {
             assert_eq!(named, path);
             assert_eq!(
                 reason,
-                Corruption::TimestampNotIncreasing { timestamp: good[1].timestamp, previous: 1_000 + 100 * 10 }
+                Corruption::TimestampNotIncreasing {
+                    timestamp: good[1].timestamp,
+                    previous: 1_000 + 100 * 10
+                }
             );
         }
         other => panic!("expected corruption at record 6, got {other:?}"),
     }
-    assert!(matches!(query_transfers(&index, QueryFilter { limit: 1, ..QueryFilter::default() }), Err(HistoryError::Corrupt { .. })));
+    assert!(matches!(
+        query_transfers(&index, QueryFilter { limit: 1, ..QueryFilter::default() }),
+        Err(HistoryError::Corrupt { .. })
+    ));
     assert_eq!(index.position(), IndexPosition { op: 1, transfers: 5 }, "never past the damage");
-    let message = account_transfers(&index, AccountFilter::all_of(1, 10)).expect_err("still failed").to_string();
+    let message =
+        account_transfers(&index, AccountFilter::all_of(1, 10)).expect_err("still failed").to_string();
     assert!(message.contains("transfers.records") && message.contains("record 6"), "{message}");
 }
 

@@ -23,7 +23,9 @@ fn a_new_index_over_an_existing_file_answers_from_all_of_it() {
     assert_eq!(index.position(), IndexPosition { op: 41, transfers: count });
     let memory = index.memory();
     assert_eq!((memory.transfers, memory.accounts), (count, 97));
-    assert!(memory.account_table_bytes > 0 && memory.posting_list_bytes >= count * 10 && memory.chunk_bytes > 0);
+    assert!(
+        memory.account_table_bytes > 0 && memory.posting_list_bytes >= count * 10 && memory.chunk_bytes > 0
+    );
 
     for account in [1_u128, 50, 97] {
         let filter = AccountFilter::all_of(account, 10_000);

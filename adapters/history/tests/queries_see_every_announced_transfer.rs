@@ -30,7 +30,9 @@ fn each_query_after_an_announcement_sees_that_announcement() {
 
         let account = u128::from(batch % 13 + 1);
         let newest_first = AccountFilter {
-            flags: AccountFilterFlags::DEBITS.union(AccountFilterFlags::CREDITS).union(AccountFilterFlags::REVERSED),
+            flags: AccountFilterFlags::DEBITS
+                .union(AccountFilterFlags::CREDITS)
+                .union(AccountFilterFlags::REVERSED),
             ..AccountFilter::all_of(account, 5)
         };
         let (found, position) = account_transfers(&index, newest_first).expect("account transfers");
@@ -40,7 +42,11 @@ fn each_query_after_an_announcement_sees_that_announcement() {
         assert_eq!(found, expected, "batch {batch}: the account's newest transfers");
         assert_eq!(position, IndexPosition { op, transfers: all.len() as u64 });
 
-        let newest = QueryFilter { limit: 1, flags: ledger_core::QueryFilterFlags::REVERSED, ..QueryFilter::default() };
+        let newest = QueryFilter {
+            limit: 1,
+            flags: ledger_core::QueryFilterFlags::REVERSED,
+            ..QueryFilter::default()
+        };
         let (found, _) = query_transfers(&index, newest).expect("query transfers");
         assert_eq!(found.as_slice(), &all[all.len() - 1..], "batch {batch}: the newest transfer");
     }

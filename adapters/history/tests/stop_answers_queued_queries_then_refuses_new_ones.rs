@@ -32,7 +32,9 @@ fn queued_queries_are_answered_and_later_ones_refused() {
         let answers_tx = answers_tx.clone();
         index.get_account_transfers(
             AccountFilter::all_of(2, 100),
-            Box::new(move |answer| answers_tx.send(answer.map(|(found, _)| found.len())).expect("test waits")),
+            Box::new(move |answer| {
+                answers_tx.send(answer.map(|(found, _)| found.len())).expect("test waits")
+            }),
         );
     }
     let stopper = {

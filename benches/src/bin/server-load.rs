@@ -17,7 +17,7 @@
 //! Prints transfers/s and request latency percentiles (hdrhistogram).
 
 use hdrhistogram::Histogram;
-use ledger_benches::{AccountChoice, TransferWorkload, XorShift};
+use ledger_benches::{AccountChoice, TransferWorkload, XorShift, account_batches};
 use ledger_client::{Client, ClientConfig};
 use ledger_core::{Account, BATCH_EVENTS_MAX, Transfer};
 use std::io::{BufRead, BufReader};
@@ -122,9 +122,7 @@ async fn main() {
         clients.push(Client::connect(config).await.expect("connect"));
     }
 
-    let accounts: Vec<Account> = (1..=u128::from(options.accounts))
-        .map(|id| Account { id, ledger: 1, code: 1, ..Account::default() })
-        .collect();
+    let accounts: Vec<Account> = account_batches(options.accounts).flatten().collect();
     let failures = clients[0].create_accounts(&accounts).await.expect("create accounts");
     // `exists` is fine: a running server from an earlier run.
     assert!(
@@ -145,9 +143,8 @@ async fn main() {
         batches.push(batch);
     }
     let batches = Arc::new(std::sync::Mutex::new(batches.into_iter().enumerate()));
-    let interval = options.rate.map(|rate| {
-        Duration::from_secs_f64(options.batch as f64 / rate.max(1) as f64)
-    });
+    let interval =
+        options.rate.map(|rate| Duration::from_secs_f64(options.batch as f64 / rate.max(1) as f64));
 
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
@@ -172,6 +169,11 @@ async fn main() {
                     None => Instant::now(),
                 };
                 let results = client.create_transfers(&batch).await.expect("create transfers");
+                if let Some(first) = results.first()
+                    && failed == 0
+                {
+                    eprintln!("server-load: transfer {} failed: {}", first.index, first.result.name());
+                }
                 failed += results.len() as u64;
                 sent += batch.len() as u64;
                 let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);

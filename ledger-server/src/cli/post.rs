@@ -602,4 +602,63 @@ mod tests {
         assert_eq!((t.id, t.debit_account_id, t.credit_account_id, t.amount), (10, 1, 2, 500));
         assert_eq!((t.flags, t.timeout), (TransferFlags::PENDING, 60));
     }
+
+    const QUICKSTART: &str = include_str!("../../../examples/quickstart.jsonl");
+
+    #[test]
+    fn every_quickstart_line_parses() {
+        for (number, line) in QUICKSTART.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let parsed = parse_line(line);
+            assert!(parsed.is_ok(), "examples/quickstart.jsonl line {}: {parsed:?}", number + 1);
+        }
+    }
+
+    /// Applies requests to a real in-memory engine, one second apart.
+    struct Engine {
+        ledger: ledger_core::Ledger,
+        now_ns: u64,
+    }
+
+    impl Poster for Engine {
+        fn create_accounts(
+            &mut self,
+            accounts: &[Account],
+        ) -> Result<Vec<EventResult<CreateAccountResult>>, ClientError> {
+            self.now_ns += 1_000_000_000;
+            Ok(self.ledger.create_accounts(self.now_ns, accounts).expect("the engine takes the batch"))
+        }
+        fn create_transfers(
+            &mut self,
+            transfers: &[Transfer],
+        ) -> Result<Vec<EventResult<CreateTransferResult>>, ClientError> {
+            self.now_ns += 1_000_000_000;
+            Ok(self.ledger.create_transfers(self.now_ns, transfers).expect("the engine takes the batch"))
+        }
+    }
+
+    #[test]
+    fn the_quickstart_tells_its_story_through_the_engine() {
+        let mut engine = Engine { ledger: ledger_core::Ledger::default(), now_ns: 1_764_000_000_000_000_000 };
+        let mut output = Vec::new();
+        let summary = post_lines(QUICKSTART.as_bytes(), &mut output, &mut engine).expect("answered");
+        let output = String::from_utf8(output).expect("UTF-8");
+        let results: Vec<&str> = output.lines().collect();
+        let mut expected: Vec<String> =
+            ["1001", "1002", "2001", "2002", "3001", "9001", "9002", "9003", "9004", "9005", "9006"]
+                .iter()
+                .map(|id| format!(r#"{{"id":"{id}","result":"ok"}}"#))
+                .collect();
+        // The over-repayment: 5,000.00 against 4,780.00 outstanding, refused by the receivable's
+        // credits_must_not_exceed_debits.
+        expected.push(r#"{"id":"9007","result":"exceeds_debits"}"#.to_owned());
+        assert_eq!(results, expected);
+        assert_eq!(summary, PostSummary { requests: 6, posted: 12, refused: 0 });
+
+        let receivable = engine.ledger.lookup_account(2001).expect("the loan receivable exists");
+        assert_eq!((receivable.debits_posted, receivable.credits_posted), (500_000, 22_000));
+        let fee_income = engine.ledger.lookup_account(3001).expect("the fee income account exists");
+        assert_eq!((fee_income.credits_pending, fee_income.credits_posted), (0, 8_000), "the fee was posted");
+        let cash = engine.ledger.lookup_account(1001).expect("the funder's cash exists");
+        assert_eq!(cash.debits_posted - cash.credits_posted, 1_000_000 - 500_000 + 22_000 + 8_000);
+    }
 }

@@ -122,7 +122,13 @@ impl BinaryServer {
                 break;
             }
             if header.kind != FrameKind::Request {
-                self.answer_error(peer, &frames, &header, Status::InvalidKind, "a reply frame sent to the server");
+                self.answer_error(
+                    peer,
+                    &frames,
+                    &header,
+                    Status::InvalidKind,
+                    "a reply frame sent to the server",
+                );
                 break;
             }
             let request = match decode_request(&header, &body) {
@@ -137,7 +143,8 @@ impl BinaryServer {
                 }
             };
             if let Request::Hello { token } = &request {
-                let accepted = self.token.as_deref().is_none_or(|expected| super::config::tokens_match(expected, token));
+                let accepted =
+                    self.token.as_deref().is_none_or(|expected| super::config::tokens_match(expected, token));
                 if accepted {
                     authenticated = true;
                     let mut out = Vec::new();

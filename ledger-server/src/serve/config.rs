@@ -198,8 +198,11 @@ mod tests {
     fn flags_win_over_the_file_and_unknown_keys_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("ledger.toml");
-        std::fs::write(&path, "data_dir = \"/from-file\"\naddr = \"127.0.0.1:4001\"\nsnapshot_every_ops = 0\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "data_dir = \"/from-file\"\naddr = \"127.0.0.1:4001\"\nsnapshot_every_ops = 0\n",
+        )
+        .expect("write");
         let args = ServeArgs {
             config: Some(path.clone()),
             data_dir: Some("/from-flag".into()),
@@ -221,7 +224,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("token");
         std::fs::write(&path, "s3cret\n").expect("write");
-        let settings = Settings { token_file: Some(path.clone()), ..Settings::resolve(&ServeArgs::default()).expect("d") };
+        let settings = Settings {
+            token_file: Some(path.clone()),
+            ..Settings::resolve(&ServeArgs::default()).expect("d")
+        };
         assert_eq!(settings.token().expect("reads"), Some(b"s3cret".to_vec()));
         assert!(tokens_match(b"s3cret", b"s3cret"));
         assert!(!tokens_match(b"s3cret", b"s3cres"));

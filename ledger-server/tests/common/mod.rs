@@ -106,11 +106,8 @@ impl Drop for Server {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(child.id().to_string())
-        .status()
-        .expect("kill runs");
+    let status =
+        Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().expect("kill runs");
     assert!(status.success(), "kill -{name} failed");
 }
 
@@ -123,11 +120,7 @@ pub fn http_get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, Str
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read the response");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
 }
@@ -152,7 +145,9 @@ impl RawConnection {
     }
 
     /// Reads one reply frame: its header and decoded answer.
-    pub fn receive(&mut self) -> Option<(ledger_protocol::Header, Result<ledger_protocol::Reply, ledger_protocol::Status>)> {
+    pub fn receive(
+        &mut self,
+    ) -> Option<(ledger_protocol::Header, Result<ledger_protocol::Reply, ledger_protocol::Status>)> {
         use std::io::Read;
         let mut header = [0_u8; ledger_protocol::HEADER_SIZE];
         self.stream.read_exact(&mut header).ok()?;

@@ -27,7 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if accounts < 2 || transfers == 0 {
         return Err("need at least 1 transfer and 2 accounts".into());
     }
-    let temporary = if args.get(2).is_none() { Some(std::env::temp_dir().join(format!("history-ingest-{}", std::process::id()))) } else { None };
+    let temporary = if args.get(2).is_none() {
+        Some(std::env::temp_dir().join(format!("history-ingest-{}", std::process::id())))
+    } else {
+        None
+    };
     let dir = args.get(2).map(PathBuf::from).or_else(|| temporary.clone()).ok_or("no directory")?;
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("transfers.records");
@@ -106,7 +110,7 @@ fn write_records(path: &Path, transfers: u64, accounts: u64) -> std::io::Result<
 
 fn wait_for(index: &HistoryIndex, transfers: u64) {
     while index.position().transfers < transfers {
-        std::thread::yield_now();
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
@@ -136,7 +140,9 @@ fn print_memory(memory: &HistoryMemory, rss_growth: u64) {
 
 type Answer = Result<(Vec<Transfer>, IndexPosition), HistoryError>;
 
-fn ask(submit: impl FnOnce(Box<dyn FnOnce(Answer) + Send>)) -> Result<(Vec<Transfer>, Duration), HistoryError> {
+fn ask(
+    submit: impl FnOnce(Box<dyn FnOnce(Answer) + Send>),
+) -> Result<(Vec<Transfer>, Duration), HistoryError> {
     let (tx, rx) = mpsc::channel();
     let started = Instant::now();
     submit(Box::new(move |answer| {
@@ -155,7 +161,9 @@ fn print_queries(index: &HistoryIndex, transfers: u64, accounts: u64) -> Result<
     for sample in 0..QUERY_SAMPLES {
         let account = u128::from(u64::from(sample) * 7_919 % accounts + 1);
         let filter = AccountFilter {
-            flags: AccountFilterFlags::DEBITS.union(AccountFilterFlags::CREDITS).union(AccountFilterFlags::REVERSED),
+            flags: AccountFilterFlags::DEBITS
+                .union(AccountFilterFlags::CREDITS)
+                .union(AccountFilterFlags::REVERSED),
             ..AccountFilter::all_of(account, 10)
         };
         let (result, took) = ask(|reply| index.get_account_transfers(filter, reply))?;

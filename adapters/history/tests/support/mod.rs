@@ -74,5 +74,9 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 /// The transfers of `account` (both sides), by brute force.
 pub fn of_account(transfers: &[Transfer], account: u128) -> Vec<Transfer> {
-    transfers.iter().filter(|t| t.debit_account_id == account || t.credit_account_id == account).copied().collect()
+    transfers
+        .iter()
+        .filter(|t| t.debit_account_id == account || t.credit_account_id == account)
+        .copied()
+        .collect()
 }
