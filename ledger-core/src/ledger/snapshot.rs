@@ -332,9 +332,15 @@ impl<S: TransferStore> Ledger<S> {
 
         let mut accounts = ChunkedVec::new();
         let mut account_index = IdIndex::with_capacity(config.accounts_initial_capacity);
+        // Counted here so that the history checks need no second pass over the accounts.
+        let (mut history_accounts, mut history_accounts_with_balances) = (0_u64, 0_u64);
         read_records::<Account>(input, "accounts", account_count, |a| {
             if a.id == 0 || account_index.get(a.id).is_some() {
                 return Err(invalid("accounts", format!("account id {} is zero or repeated", a.id)));
+            }
+            if a.flags.contains(AccountFlags::HISTORY) {
+                history_accounts += 1;
+                history_accounts_with_balances += u64::from(has_balances(&a));
             }
             let position = accounts.push(a) as u64;
             account_index.insert_new(a.id, position);
@@ -443,12 +449,14 @@ impl<S: TransferStore> Ledger<S> {
             return Err(invalid("transfer index", "id count differs from transfers + failed ids"));
         }
         let history = if version == 1 {
-            if let Some(account) = accounts.iter().find(|a| a.flags.contains(AccountFlags::HISTORY)) {
-                return Err(SnapshotError::HistoryMissing { version, account_id: account.id });
+            if history_accounts > 0 {
+                let account_id =
+                    accounts.iter().find(|a| a.flags.contains(AccountFlags::HISTORY)).map_or(0, |a| a.id);
+                return Err(SnapshotError::HistoryMissing { version, account_id });
             }
             BalanceHistory::default()
         } else {
-            read_history(input, &accounts, &account_index, clock)?
+            read_history(input, &accounts, &account_index, clock, history_accounts_with_balances)?
         };
         let ledger = Self {
             config,
@@ -477,6 +485,7 @@ fn read_history(
     accounts: &ChunkedVec<Account>,
     account_index: &IdIndex,
     clock: u64,
+    history_accounts_with_balances: u64,
 ) -> Result<BalanceHistory, SnapshotError> {
     const SECTION: &str = "balance history";
     let (len, stored) = read_frame_any_length(input, SECTION)?;
@@ -484,6 +493,7 @@ fn read_history(
     let mut crc = 0;
     let mut consumed = 0_u64;
     let mut previous_position = None;
+    let mut groups_with_balances = 0_u64;
     let mut buffer: Vec<BalanceRow> = Vec::new();
     while consumed < len {
         if len - consumed < HISTORY_GROUP_HEAD_SIZE as u64 {
@@ -512,6 +522,7 @@ fn read_history(
             return Err(invalid(SECTION, format!("account {account_id} repeated or out of creation order")));
         }
         previous_position = Some(position);
+        groups_with_balances += u64::from(has_balances(&account));
         let bytes = row_count.checked_mul(BALANCE_ROW_SIZE as u64).filter(|b| *b <= len - consumed);
         let Some(bytes) = bytes.filter(|_| row_count > 0) else {
             return Err(invalid(
@@ -556,15 +567,25 @@ fn read_history(
         }
     }
     check(SECTION, stored, crc)?;
-    for (position, account) in (0_u64..).zip(accounts.iter()) {
-        let zero =
-            [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted]
-                == [0; 4];
-        if account.flags.contains(AccountFlags::HISTORY) && !zero && history.row_count_of(position) == 0 {
-            return Err(invalid(SECTION, format!("account {} has balances but no rows", account.id)));
-        }
+    // Groups name distinct accounts, so equal counts mean every history account with balances
+    // has rows. Only on failure are the accounts walked, to name one.
+    if groups_with_balances != history_accounts_with_balances {
+        let (position, account) = (0_u64..)
+            .zip(accounts.iter())
+            .find(|(p, a)| {
+                a.flags.contains(AccountFlags::HISTORY) && has_balances(a) && history.row_count_of(*p) == 0
+            })
+            .map_or((0, 0), |(p, a)| (p, a.id));
+        return Err(invalid(
+            SECTION,
+            format!("account {account} (position {position}) has balances but no rows"),
+        ));
     }
     Ok(history)
+}
+
+fn has_balances(account: &Account) -> bool {
+    [account.debits_pending, account.debits_posted, account.credits_pending, account.credits_posted] != [0; 4]
 }
 
 #[cfg(test)]
@@ -745,6 +766,18 @@ mod tests {
                 "{expected}: {error}"
             );
         }
+
+        // Only the first account's group: the second history account keeps balances but no rows.
+        let first_rows = u64::from_le_bytes(bytes[frame + 32..frame + 40].try_into().expect("8 bytes"));
+        let first_group =
+            HISTORY_GROUP_HEAD_SIZE + usize::try_from(first_rows).expect("small") * BALANCE_ROW_SIZE;
+        let mut short = bytes[..frame + FRAME_SIZE + first_group].to_vec();
+        assert!(short.len() < bytes.len(), "the sample has two history accounts with rows");
+        short[frame..frame + 8].copy_from_slice(&(first_group as u64).to_le_bytes());
+        let crc = crc32c::crc32c(&short[frame + FRAME_SIZE..]);
+        short[frame + 8..frame + 12].copy_from_slice(&crc.to_le_bytes());
+        let error = load(&short).map(|_| ()).expect_err("a missing group");
+        assert!(error.to_string().contains("account 2 (position 1) has balances but no rows"), "{error}");
     }
 
     #[test]
