@@ -339,11 +339,14 @@ impl LedgerService {
             Ok(_) => ask(
                 &index,
                 Box::new(move |answer| {
-                    let _ = tx.send(
-                        answer
-                            .map(|(items, current_to)| Page { items, current_to })
-                            .map_err(|e| ServiceError::Failed(format!("history index: {e}"))),
-                    );
+                    let _ =
+                        tx.send(answer.map(|(items, current_to)| Page { items, current_to }).map_err(|e| {
+                            match e {
+                                ledger_history::HistoryError::Busy { .. } => ServiceError::Overloaded,
+                                ledger_history::HistoryError::Stopped => ServiceError::ShuttingDown,
+                                other => ServiceError::Failed(format!("history index: {other}")),
+                            }
+                        }));
                 }),
             ),
             Err(e) => {

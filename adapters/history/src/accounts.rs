@@ -1,73 +1,92 @@
-//! `AccountPostings`: for every account that appears in a transfer, its `PostingList`.
+//! `AccountPostings`: for every account that appears in a transfer, its posting list.
 //!
-//! Account ids map to a dense number through the engine's `IdIndex` (24-byte slots, 32 to 48
-//! bytes per account), and the lists sit in one `Vec` by that number: an account costs its
-//! slot, a 24-byte list header and its list's allocation.
+//! Account ids map to a list number through the engine's `IdIndex` (24-byte slots, 32 to 48
+//! bytes per account); the lists live in `PostingLists` (a 16-byte head per account, postings
+//! in segments). So an account costs about 50 to 65 bytes plus its postings.
 
-use crate::posting::{Posting, PostingList};
+use crate::posting::Posting;
+use crate::posting_lists::{ArenaFull, ListNumber, ListView, PostingLists};
 use ledger_core::id_index::IdIndex;
 
 #[derive(Debug, Default)]
 pub struct AccountPostings {
-    /// Account id -> index into `lists`.
+    /// Account id -> list number.
     numbers: IdIndex,
-    lists: Vec<PostingList>,
-    /// Sum of the lists' allocations, kept as they grow (summing them on demand would walk
-    /// every account).
-    list_bytes: usize,
+    lists: PostingLists,
 }
 
 /// Bytes an `AccountPostings` holds, by part.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccountPostingsMemory {
     pub accounts: usize,
-    /// The id -> number table.
+    /// The id -> list number table.
     pub id_table_bytes: usize,
-    /// The list headers.
-    pub list_header_bytes: usize,
-    /// The postings themselves, with the room the lists have reserved.
+    /// The list heads.
+    pub list_head_bytes: usize,
+    /// The segments holding the postings, with the room reserved for more.
     pub posting_bytes: usize,
 }
 
 impl AccountPostings {
     /// Appends `posting` to `account_id`'s list, creating the list on the account's first
-    /// transfer. The caller has checked that the id is neither 0 nor `u128::MAX`.
+    /// transfer. `number` is the account's list if the caller has looked it up already. The
+    /// caller has checked that the id is neither 0 nor `u128::MAX`.
     #[inline]
-    pub fn append(&mut self, account_id: u128, posting: Posting) {
-        let number = match self.numbers.get(account_id) {
+    pub fn append(
+        &mut self,
+        account_id: u128,
+        number: Option<ListNumber>,
+        posting: Posting,
+    ) -> Result<(), ArenaFull> {
+        let number = match number.or_else(|| self.number(account_id)) {
             Some(number) => number,
             None => {
-                let number = self.lists.len() as u64;
-                self.numbers.insert_new(account_id, number);
-                self.lists.push(PostingList::default());
+                let number = self.lists.create();
+                self.numbers.insert_new(account_id, number.to_u64());
                 number
             }
         };
-        // `number` came from `lists.len()` when the account was added, and lists only grow.
-        let list = usize::try_from(number).ok().and_then(|n| self.lists.get_mut(n));
-        let Some(list) = list else { unreachable!("account number {number} without a list") };
-        self.list_bytes += list.push(posting);
+        self.lists.push(number, posting)
     }
 
-    /// A hint that `account_id` is about to be appended to: loads its table slot early.
+    /// The account's list, if it has postings.
     #[inline]
-    pub fn prefetch(&self, account_id: u128) {
+    #[must_use]
+    pub fn number(&self, account_id: u128) -> Option<ListNumber> {
+        ListNumber::from_u64(self.numbers.get(account_id)?)
+    }
+
+    /// Hints that `account_id` is about to be looked up: loads its table slot.
+    #[inline]
+    pub fn prefetch_number(&self, account_id: u128) {
         self.numbers.prefetch(account_id);
     }
 
+    /// Hints that `number`'s list is about to be appended to: loads its head.
+    #[inline]
+    pub fn prefetch_list(&self, number: ListNumber) {
+        self.lists.prefetch_head(number);
+    }
+
+    /// Hints that `number`'s list is about to be appended to: loads where the posting goes.
+    #[inline]
+    pub fn prefetch_tail(&self, number: ListNumber) {
+        self.lists.prefetch_tail(number);
+    }
+
     #[must_use]
-    pub fn postings(&self, account_id: u128) -> Option<&PostingList> {
-        let number = usize::try_from(self.numbers.get(account_id)?).ok()?;
-        self.lists.get(number)
+    pub fn postings(&self, account_id: u128) -> Option<ListView<'_>> {
+        self.lists.view(self.number(account_id)?)
     }
 
     #[must_use]
     pub fn memory(&self) -> AccountPostingsMemory {
+        let (list_head_bytes, posting_bytes) = self.lists.allocated_bytes();
         AccountPostingsMemory {
-            accounts: self.lists.len(),
+            accounts: self.lists.lists(),
             id_table_bytes: self.numbers.allocated_bytes(),
-            list_header_bytes: self.lists.capacity() * std::mem::size_of::<PostingList>(),
-            posting_bytes: self.list_bytes,
+            list_head_bytes,
+            posting_bytes,
         }
     }
 }
@@ -80,14 +99,15 @@ mod tests {
     #[test]
     fn each_account_gets_its_own_postings_in_order() {
         let mut accounts = AccountPostings::default();
-        accounts.append(7, Posting::new(0, Side::Debit));
-        accounts.append(u128::MAX - 1, Posting::new(0, Side::Credit));
-        accounts.append(7, Posting::new(1, Side::Credit));
-        let seven = accounts.postings(7).expect("account 7");
-        assert_eq!(seven.len(), 2);
-        assert_eq!(seven.get(0), Some(Posting::new(0, Side::Debit)));
-        assert_eq!(seven.get(1), Some(Posting::new(1, Side::Credit)));
-        assert_eq!(accounts.postings(u128::MAX - 1).map(PostingList::len), Some(1));
+        accounts.append(7, None, Posting::new(0, Side::Debit)).expect("room");
+        accounts.append(u128::MAX - 1, None, Posting::new(0, Side::Credit)).expect("room");
+        let seven = accounts.number(7);
+        accounts.append(7, seven, Posting::new(1, Side::Credit)).expect("room");
+        let postings = accounts.postings(7).expect("account 7");
+        assert_eq!(postings.len(), 2);
+        assert_eq!(postings.get(0), Some(Posting::new(0, Side::Debit)));
+        assert_eq!(postings.get(1), Some(Posting::new(1, Side::Credit)));
+        assert_eq!(accounts.postings(u128::MAX - 1).map(|l| l.len()), Some(1));
         assert!(accounts.postings(8).is_none());
         let memory = accounts.memory();
         assert_eq!(memory.accounts, 2);

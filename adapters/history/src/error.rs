@@ -28,9 +28,10 @@ pub enum HistoryError {
     /// The query queue is full; the query was not queued. Retry later.
     #[error("the history index already has {queued} queries queued")]
     Busy { queued: usize },
-    /// More transfers than a posting can address (`posting::POSITION_LIMIT`): a record file of
-    /// 64 TiB, far beyond one node.
-    #[error("the history index holds at most {limit} transfers")]
+    /// More transfers than the index can address: a posting reaches record `POSITION_LIMIT`
+    /// (2^39, a 64 TiB record file), or the postings fill their 1 TiB arena. Both are far beyond
+    /// one node.
+    #[error("the history index is full (at most {limit} transfers)")]
     CapacityReached { limit: u64 },
 }
 

@@ -140,23 +140,16 @@ impl HistoryIndex {
     /// `DurableFeed::durable`. The file is opened when there is something to read in it, so it
     /// may not exist yet (the durable writer creates it after this, on open).
     pub fn start(transfers_file: &Path) -> Result<(HistoryIndex, DurableFeed), HistoryError> {
-        Self::start_with_chunks(transfers_file, CHUNK_RECORDS)
-    }
-
-    fn start_with_chunks(
-        transfers_file: &Path,
-        records_per_chunk: usize,
-    ) -> Result<(HistoryIndex, DurableFeed), HistoryError> {
         let shared = Arc::new(Shared::default());
         shared.queries_locked().queue.reserve_exact(QUERIES_QUEUED_MAX);
         let worker = Worker {
             shared: Arc::clone(&shared),
             path: transfers_file.to_path_buf(),
             file: None,
-            index: Index::new(records_per_chunk),
+            index: Index::new(CHUNK_RECORDS),
             position: IndexPosition::default(),
             failed: None,
-            buffer: vec![[0_u8; TRANSFER_SIZE]; INGEST_READ_RECORDS.max(records_per_chunk)],
+            buffer: vec![[0_u8; TRANSFER_SIZE]; INGEST_READ_RECORDS],
         };
         let join = std::thread::Builder::new()
             .name("ledger-history".to_owned())
@@ -378,7 +371,7 @@ impl Worker {
             memory.transfers,
             memory.accounts.accounts as u64,
             memory.accounts.id_table_bytes as u64,
-            (memory.accounts.list_header_bytes + memory.accounts.posting_bytes) as u64,
+            (memory.accounts.list_head_bytes + memory.accounts.posting_bytes) as u64,
             memory.chunk_bytes as u64,
         ];
         for (cell, value) in self.shared.memory.iter().zip(values) {

@@ -1,5 +1,4 @@
-//! A posting: one side of one transfer, as an account's history holds it; and `PostingList`,
-//! one account's postings in record order.
+//! A posting: one side of one transfer, as an account's history holds it.
 //!
 //! ```text
 //! Posting, 5 bytes, little-endian 40-bit integer
@@ -19,10 +18,6 @@ pub const POSTING_SIZE: usize = 5;
 pub const POSITION_LIMIT: u64 = 1 << 39;
 const SIDE_CREDIT_BIT: u64 = 1 << 39;
 const _: () = assert!(SIDE_CREDIT_BIT == POSITION_LIMIT && SIDE_CREDIT_BIT < 1 << (8 * POSTING_SIZE));
-
-/// Postings a list makes room for when it first grows; then it grows by half its length, so
-/// that a list wastes at most a third of its bytes (doubling would waste up to half).
-const LIST_POSTINGS_INITIAL: usize = 4;
 
 /// Which side of a transfer an account is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,57 +51,13 @@ impl Posting {
         if self.0 & SIDE_CREDIT_BIT == 0 { Side::Debit } else { Side::Credit }
     }
 
-    fn to_bytes(self) -> [u8; POSTING_SIZE] {
+    pub(crate) fn to_bytes(self) -> [u8; POSTING_SIZE] {
         let b = self.0.to_le_bytes();
         [b[0], b[1], b[2], b[3], b[4]]
     }
 
-    fn from_bytes(b: [u8; POSTING_SIZE]) -> Self {
+    pub(crate) fn from_bytes(b: [u8; POSTING_SIZE]) -> Self {
         Self(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], 0, 0, 0]))
-    }
-}
-
-/// One account's postings, oldest first: the order of their record numbers, which is the
-/// order of their timestamps (records are written in timestamp order).
-#[derive(Clone, Debug, Default)]
-pub struct PostingList {
-    bytes: Vec<u8>,
-}
-
-impl PostingList {
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.bytes.len() / POSTING_SIZE
-    }
-
-    #[must_use]
-    pub fn get(&self, index: usize) -> Option<Posting> {
-        let start = index.checked_mul(POSTING_SIZE)?;
-        let encoded = self.bytes.get(start..start.checked_add(POSTING_SIZE)?)?;
-        let mut b = [0_u8; POSTING_SIZE];
-        b.copy_from_slice(encoded);
-        Some(Posting::from_bytes(b))
-    }
-
-    /// Appends a posting; returns how many bytes the list's allocation grew by.
-    pub fn push(&mut self, posting: Posting) -> usize {
-        debug_assert!(
-            self.get(self.len().wrapping_sub(1)).is_none_or(|last| last.position() < posting.position()),
-            "postings are appended in record order"
-        );
-        let capacity = self.bytes.capacity();
-        if self.bytes.len() + POSTING_SIZE > capacity {
-            let postings = (self.len() / 2).max(LIST_POSTINGS_INITIAL);
-            self.bytes.reserve_exact(postings * POSTING_SIZE);
-        }
-        self.bytes.extend_from_slice(&posting.to_bytes());
-        self.bytes.capacity() - capacity
-    }
-
-    /// Bytes allocated for the postings.
-    #[cfg(test)]
-    pub fn allocated_bytes(&self) -> usize {
-        self.bytes.capacity()
     }
 }
 
@@ -125,21 +76,5 @@ mod tests {
             }
         }
         assert_eq!(Posting::new(0x01_0203_0405, Side::Credit).to_bytes(), [5, 4, 3, 2, 0x81]);
-    }
-
-    #[test]
-    fn a_list_returns_its_postings_in_order_and_grows_by_half() {
-        let mut list = PostingList::default();
-        let mut grown = 0;
-        for position in 0..100_u64 {
-            let side = if position % 3 == 0 { Side::Credit } else { Side::Debit };
-            grown += list.push(Posting::new(position * 7, side));
-        }
-        assert_eq!(list.len(), 100);
-        assert_eq!(grown, list.allocated_bytes());
-        assert_eq!(list.get(99), Some(Posting::new(693, Side::Credit)));
-        assert_eq!(list.get(98), Some(Posting::new(686, Side::Debit)));
-        assert_eq!(list.get(100), None);
-        assert!(list.allocated_bytes() * 2 <= list.len() * POSTING_SIZE * 3, "at most 1.5x the postings");
     }
 }

@@ -19,7 +19,7 @@
 
 use crate::error::{Corruption, HistoryError};
 use crate::index::Index;
-use crate::posting::{PostingList, Side};
+use crate::posting::Side;
 use crate::records::{Record, RecordSource, field_u16, field_u32, field_u64, field_u128, record_offset};
 use ledger_core::transfer::{
     TRANSFER_CODE_OFFSET, TRANSFER_CREDIT_ACCOUNT_ID_OFFSET, TRANSFER_DEBIT_ACCOUNT_ID_OFFSET,
@@ -45,8 +45,8 @@ pub fn account_transfers<S: RecordSource + ?Sized>(
         return Ok(Vec::new());
     };
     let limit = result_limit(filter.limit);
-    let position_of = |i: u64| posting_at(list, i).map_or(0, |p| p.position());
-    let len = list.len() as u64;
+    let position_of = |i: u64| list.get(i).map_or(0, |p| p.position());
+    let len = list.len();
     let (lo, hi) = range(index, source, len, position_of, filter.timestamp_min, filter.timestamp_max)?;
     let debits = filter.flags.contains(AccountFilterFlags::DEBITS);
     let credits = filter.flags.contains(AccountFilterFlags::CREDITS);
@@ -54,7 +54,7 @@ pub fn account_transfers<S: RecordSource + ?Sized>(
 
     let mut found = Vec::with_capacity(limit.min(usize::try_from(hi - lo).unwrap_or(usize::MAX)));
     let mut visit = |i: u64| -> Result<bool, HistoryError> {
-        let Some(posting) = posting_at(list, i) else { return Ok(true) };
+        let Some(posting) = list.get(i) else { return Ok(true) };
         let wanted = match posting.side() {
             Side::Debit => debits,
             Side::Credit => credits,
@@ -192,10 +192,6 @@ pub fn query_transfers<S: RecordSource + ?Sized>(
 /// At most `limit` results, and never more than a batch.
 fn result_limit(limit: u32) -> usize {
     usize::try_from(limit).unwrap_or(usize::MAX).min(BATCH_EVENTS_MAX)
-}
-
-fn posting_at(list: &PostingList, i: u64) -> Option<crate::posting::Posting> {
-    list.get(usize::try_from(i).ok()?)
 }
 
 /// The first `count` records of the scratch buffer (`count` is at most its length: every read

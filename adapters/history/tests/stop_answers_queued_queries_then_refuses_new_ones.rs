@@ -51,15 +51,3 @@ fn queued_queries_are_answered_and_later_ones_refused() {
     assert!(matches!(account_transfers(&index, AccountFilter::all_of(1, 1)), Err(HistoryError::Stopped)));
     index.stop();
 }
-
-#[test]
-fn dropping_the_last_handle_stops_the_thread() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (index, feed) = HistoryIndex::start(&dir.path().join("transfers.records")).expect("start");
-    let clone = index.clone();
-    drop(index);
-    assert!(account_transfers(&clone, AccountFilter::all_of(1, 1)).is_ok(), "a clone keeps it running");
-    drop(clone);
-    // The feed outlives the index harmlessly: the WAL thread may announce after a shutdown.
-    feed.durable(1, 0);
-}

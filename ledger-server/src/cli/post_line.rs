@@ -71,8 +71,9 @@ pub struct LineError(pub String);
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum RawLine {
-    Account(RawAccount),
-    Transfer(RawTransfer),
+    // Boxed: the raw shapes hold a JSON value per field, and the variants differ in size.
+    Account(Box<RawAccount>),
+    Transfer(Box<RawTransfer>),
 }
 
 #[derive(Deserialize)]
@@ -116,8 +117,8 @@ pub fn parse_line(line: &str) -> Result<PostLine, LineError> {
     }
     let raw: RawLine = serde_json::from_str(line).map_err(|e| LineError(e.to_string()))?;
     match raw {
-        RawLine::Account(raw) => parse_account(raw).map(PostLine::Account),
-        RawLine::Transfer(raw) => parse_transfer(raw).map(PostLine::Transfer),
+        RawLine::Account(raw) => parse_account(*raw).map(PostLine::Account),
+        RawLine::Transfer(raw) => parse_transfer(*raw).map(PostLine::Transfer),
     }
 }
 

@@ -1,27 +1,43 @@
 //! The pagination cursor of the account history listings (`/v1/accounts/{id}/transfers` and
 //! `/v1/accounts/{id}/balances`).
 //!
-//! A cursor is the timestamp of the last item a page returned, together with the listing it
-//! belongs to. Timestamps are unique and strictly increase with every write, so "strictly after
-//! the last timestamp" (or strictly before, newest first) names the rest of the listing exactly:
-//! transfers written between two page requests land after every existing one and can neither
-//! shift a page nor appear twice. The cursor also carries the listing's filters, so that a
-//! cursor cannot be replayed against a different account, side, order or time range, which would
-//! silently skip or repeat items; `Scope::merge` refuses such a request.
+//! A cursor is the position after the last item a page returned: that item's timestamp, and how
+//! many items with exactly that timestamp the client has received so far. Transfer timestamps
+//! are unique, so for transfers the count is always 1 and "strictly after the last timestamp"
+//! (or strictly before, newest first) names the rest of the listing exactly. Balance rows are
+//! not unique by timestamp: an expiry row carries the timestamp of the expiry pass that released
+//! it, which an event of the same batch (or another expiry of the same pass) also has
+//! (`ledger-core/src/ledger/balance_history.rs`). So a balances page resumes *at* the timestamp
+//! and skips the `seen_at_timestamp` rows of it the client already has (`history.rs`); rows of
+//! one timestamp come in a fixed order, so the skipped rows are the ones already returned.
+//! Either way, items written between two page requests land after every existing one and can
+//! neither shift a page nor appear twice.
+//!
+//! The cursor also carries the listing's filters, so that a cursor cannot be replayed against a
+//! different account, side, order or time range, which would silently skip or repeat items;
+//! `Scope::merge` refuses such a request.
 //!
 //! ```text
-//! Cursor, 48 bytes, sent as 96 lowercase hex digits
+//! Cursor, 52 bytes, sent as 104 lowercase hex digits
 //! offset  size  field
-//!      0     1  version          u8    CURSOR_VERSION
-//!      1     1  listing          u8    1 transfers, 2 balances
-//!      2     1  order            u8    0 ascending (oldest first), 1 descending
-//!      3     1  side             u8    1 debits, 2 credits, 3 both (AccountFilterFlags bits)
-//!      4    16  account_id       u128
-//!     20     8  from             u64   inclusive, 0: unbounded
-//!     28     8  to               u64   inclusive, 0: unbounded
-//!     36     8  after_timestamp  u64   the last item returned; never 0
-//!     44     4  check            u32   FNV-1a of bytes 0..44
+//!      0     1  version            u8    CURSOR_VERSION (2)
+//!      1     1  listing            u8    1 transfers, 2 balances
+//!      2     1  order              u8    0 ascending (oldest first), 1 descending
+//!      3     1  side               u8    1 debits, 2 credits, 3 both (AccountFilterFlags bits)
+//!      4    16  account_id         u128
+//!     20     8  from               u64   inclusive, 0: unbounded
+//!     28     8  to                 u64   inclusive, 0: unbounded
+//!     36     8  after_timestamp    u64   the last item returned; never 0
+//!     44     4  seen_at_timestamp  u32   items with that timestamp returned so far; never 0,
+//!                                        always 1 for transfers
+//!     48     4  check              u32   FNV-1a of bytes 0..48
 //! ```
+//!
+//! Version 1 was the first 44 bytes of this layout followed by its check (48 bytes, 96 digits):
+//! it had no `seen_at_timestamp`, so a version 1 balances cursor could skip a row. Version 1
+//! cursors are recognized only to be refused with `CursorError::Version(1)`; the client starts
+//! the listing again. Cursors live for one walk through a listing, so nothing older needs to
+//! stay readable.
 //!
 //! The check is not a signature: a client that forges a cursor can only ask for a listing it
 //! could have asked for with `from`/`to` directly. It catches truncated and mistyped cursors,
@@ -29,8 +45,8 @@
 
 use ledger_core::AccountFilterFlags;
 
-pub const CURSOR_VERSION: u8 = 1;
-pub const CURSOR_SIZE: usize = 48;
+pub const CURSOR_VERSION: u8 = 2;
+pub const CURSOR_SIZE: usize = 52;
 pub const CURSOR_VERSION_OFFSET: usize = 0;
 pub const CURSOR_LISTING_OFFSET: usize = 1;
 pub const CURSOR_ORDER_OFFSET: usize = 2;
@@ -39,12 +55,24 @@ pub const CURSOR_ACCOUNT_ID_OFFSET: usize = 4;
 pub const CURSOR_FROM_OFFSET: usize = 20;
 pub const CURSOR_TO_OFFSET: usize = 28;
 pub const CURSOR_AFTER_TIMESTAMP_OFFSET: usize = 36;
-pub const CURSOR_CHECK_OFFSET: usize = 44;
+pub const CURSOR_SEEN_AT_TIMESTAMP_OFFSET: usize = 44;
+pub const CURSOR_CHECK_OFFSET: usize = 48;
 const _: () = assert!(CURSOR_ACCOUNT_ID_OFFSET + 16 == CURSOR_FROM_OFFSET);
-const _: () = assert!(CURSOR_AFTER_TIMESTAMP_OFFSET + 8 == CURSOR_CHECK_OFFSET);
+const _: () = assert!(CURSOR_FROM_OFFSET + 8 == CURSOR_TO_OFFSET);
+const _: () = assert!(CURSOR_TO_OFFSET + 8 == CURSOR_AFTER_TIMESTAMP_OFFSET);
+const _: () = assert!(CURSOR_AFTER_TIMESTAMP_OFFSET + 8 == CURSOR_SEEN_AT_TIMESTAMP_OFFSET);
+const _: () = assert!(CURSOR_SEEN_AT_TIMESTAMP_OFFSET + 4 == CURSOR_CHECK_OFFSET);
 const _: () = assert!(CURSOR_CHECK_OFFSET + 4 == CURSOR_SIZE);
 /// Two hex digits per byte.
 pub const CURSOR_TEXT_LEN: usize = CURSOR_SIZE * 2;
+
+/// Version 1, recognized only to be refused: the same fields up to `after_timestamp`, then
+/// its check (FNV-1a of bytes 0..44).
+const CURSOR_V1_SIZE: usize = 48;
+const CURSOR_V1_CHECK_OFFSET: usize = 44;
+const _: () = assert!(CURSOR_V1_CHECK_OFFSET == CURSOR_SEEN_AT_TIMESTAMP_OFFSET);
+const _: () = assert!(CURSOR_V1_CHECK_OFFSET + 4 == CURSOR_V1_SIZE);
+const _: () = assert!(CURSOR_V1_SIZE < CURSOR_SIZE);
 
 /// Which history listing a cursor continues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,11 +135,16 @@ pub struct RequestedScope {
     pub to: Option<u64>,
 }
 
-/// A position in a listing: continue strictly after `after_timestamp` in the scope's order.
+/// A position in a listing: after the first `seen_at_timestamp` items (in the scope's order)
+/// whose timestamp is `after_timestamp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub scope: Scope,
+    /// The timestamp of the last item returned; never 0.
     pub after_timestamp: u64,
+    /// How many items with timestamp `after_timestamp` the client has received; never 0, and
+    /// always 1 for the transfers listing (transfer timestamps are unique).
+    pub seen_at_timestamp: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -122,12 +155,14 @@ pub enum CursorError {
     NotHex { offset: usize },
     #[error("the cursor is damaged (check {got:#010x}, expected {expected:#010x})")]
     Check { got: u32, expected: u32 },
-    #[error("cursor version {0} is not known")]
+    #[error("cursor version {0} is not known; start the listing again without a cursor")]
     Version(u8),
     #[error("cursor field {field} has the unknown value {value}")]
     UnknownValue { field: &'static str, value: u8 },
     #[error("the cursor names timestamp 0, which no item has")]
     ZeroTimestamp,
+    #[error("the cursor counts {seen} items at its timestamp, which the {listing} listing cannot have")]
+    SeenAtTimestamp { listing: &'static str, seen: u32 },
 }
 
 /// Why a request's parameters do not fit its cursor.
@@ -226,6 +261,7 @@ impl Cursor {
         b[CURSOR_FROM_OFFSET..][..8].copy_from_slice(&self.scope.from.to_le_bytes());
         b[CURSOR_TO_OFFSET..][..8].copy_from_slice(&self.scope.to.to_le_bytes());
         b[CURSOR_AFTER_TIMESTAMP_OFFSET..][..8].copy_from_slice(&self.after_timestamp.to_le_bytes());
+        b[CURSOR_SEEN_AT_TIMESTAMP_OFFSET..][..4].copy_from_slice(&self.seen_at_timestamp.to_le_bytes());
         let check = fnv1a_32(&b[..CURSOR_CHECK_OFFSET]);
         b[CURSOR_CHECK_OFFSET..][..4].copy_from_slice(&check.to_le_bytes());
         b
@@ -264,6 +300,15 @@ impl Cursor {
         if after_timestamp == 0 {
             return Err(CursorError::ZeroTimestamp);
         }
+        let seen_at_timestamp = u32::from_le_bytes(array(b, CURSOR_SEEN_AT_TIMESTAMP_OFFSET));
+        let seen_valid = match listing {
+            // The cursor's own item has the timestamp, and no other transfer has it.
+            Listing::Transfers => seen_at_timestamp == 1,
+            Listing::Balances => seen_at_timestamp != 0,
+        };
+        if !seen_valid {
+            return Err(CursorError::SeenAtTimestamp { listing: listing.name(), seen: seen_at_timestamp });
+        }
         Ok(Self {
             scope: Scope {
                 listing,
@@ -274,6 +319,7 @@ impl Cursor {
                 to: u64::from_le_bytes(array(b, CURSOR_TO_OFFSET)),
             },
             after_timestamp,
+            seen_at_timestamp,
         })
     }
 
@@ -296,17 +342,41 @@ impl Cursor {
     /// `CursorError` for anything that is not a cursor this server issued.
     pub fn decode(text: &str) -> Result<Self, CursorError> {
         let text = text.as_bytes();
+        if text.len() == CURSOR_V1_SIZE * 2 {
+            let mut bytes = [0_u8; CURSOR_V1_SIZE];
+            hex_decode(text, &mut bytes)?;
+            return Err(refuse_v1(&bytes));
+        }
         if text.len() != CURSOR_TEXT_LEN {
             return Err(CursorError::Length { got: text.len(), expected: CURSOR_TEXT_LEN });
         }
         let mut bytes = [0_u8; CURSOR_SIZE];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            let high = hex_value(text[2 * i]).ok_or(CursorError::NotHex { offset: 2 * i })?;
-            let low = hex_value(text[2 * i + 1]).ok_or(CursorError::NotHex { offset: 2 * i + 1 })?;
-            *byte = (high << 4) | low;
-        }
+        hex_decode(text, &mut bytes)?;
         Self::from_bytes(&bytes)
     }
+}
+
+/// Why a cursor with the length of a version 1 cursor is refused: a well-checked version 1
+/// cursor is named as such (so the client knows to start over), anything else is a damaged
+/// cursor of the current length.
+fn refuse_v1(b: &[u8; CURSOR_V1_SIZE]) -> CursorError {
+    let check = u32::from_le_bytes(array(b, CURSOR_V1_CHECK_OFFSET));
+    if b[CURSOR_VERSION_OFFSET] == 1 && check == fnv1a_32(&b[..CURSOR_V1_CHECK_OFFSET]) {
+        CursorError::Version(1)
+    } else {
+        CursorError::Length { got: CURSOR_V1_SIZE * 2, expected: CURSOR_TEXT_LEN }
+    }
+}
+
+/// Fills `bytes` from exactly twice as many hex digits (the caller checked the length).
+fn hex_decode(text: &[u8], bytes: &mut [u8]) -> Result<(), CursorError> {
+    debug_assert_eq!(text.len(), bytes.len() * 2);
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        let high = hex_value(text[2 * i]).ok_or(CursorError::NotHex { offset: 2 * i })?;
+        let low = hex_value(text[2 * i + 1]).ok_or(CursorError::NotHex { offset: 2 * i + 1 })?;
+        *byte = (high << 4) | low;
+    }
+    Ok(())
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
@@ -318,7 +388,7 @@ fn hex_value(digit: u8) -> Option<u8> {
     }
 }
 
-fn array<const N: usize>(b: &[u8; CURSOR_SIZE], offset: usize) -> [u8; N] {
+fn array<const N: usize, const SIZE: usize>(b: &[u8; SIZE], offset: usize) -> [u8; N] {
     let mut out = [0_u8; N];
     out.copy_from_slice(&b[offset..][..N]);
     out
@@ -346,7 +416,21 @@ mod tests {
                 to: u64::MAX,
             },
             after_timestamp: 1_700_000_000_123_456_789,
+            seen_at_timestamp: 1,
         }
+    }
+
+    /// A balances cursor in the middle of three rows that share a timestamp.
+    fn balances_sample() -> Cursor {
+        let scope = Scope { listing: Listing::Balances, side: Side::Both, ..sample().scope };
+        Cursor { scope, seen_at_timestamp: 2, ..sample() }
+    }
+
+    /// Re-seals `bytes` after a test changed a field, so that only the field is wrong.
+    fn reseal(mut bytes: [u8; CURSOR_SIZE]) -> [u8; CURSOR_SIZE] {
+        let check = fnv1a_32(&bytes[..CURSOR_CHECK_OFFSET]);
+        bytes[CURSOR_CHECK_OFFSET..].copy_from_slice(&check.to_le_bytes());
+        bytes
     }
 
     #[test]
@@ -357,11 +441,10 @@ mod tests {
         assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(Cursor::decode(&text), Ok(cursor));
         assert_eq!(Cursor::decode(&text.to_uppercase()), Ok(cursor));
-        let balances = Cursor {
-            scope: Scope { listing: Listing::Balances, side: Side::Both, ..cursor.scope },
-            ..cursor
-        };
+        let balances = balances_sample();
         assert_eq!(Cursor::decode(&balances.encode()), Ok(balances));
+        let many = Cursor { seen_at_timestamp: u32::MAX, ..balances };
+        assert_eq!(Cursor::decode(&many.encode()), Ok(many));
     }
 
     #[test]
@@ -374,16 +457,24 @@ mod tests {
         assert_eq!(bytes[CURSOR_ACCOUNT_ID_OFFSET], 0x10);
         assert_eq!(bytes[CURSOR_FROM_OFFSET], 5);
         assert_eq!(bytes[CURSOR_TO_OFFSET..CURSOR_AFTER_TIMESTAMP_OFFSET], [0xff; 8]);
+        assert_eq!(
+            bytes[CURSOR_AFTER_TIMESTAMP_OFFSET..CURSOR_SEEN_AT_TIMESTAMP_OFFSET],
+            1_700_000_000_123_456_789_u64.to_le_bytes()
+        );
+        assert_eq!(bytes[CURSOR_SEEN_AT_TIMESTAMP_OFFSET..CURSOR_CHECK_OFFSET], [1, 0, 0, 0]);
+        let bytes = balances_sample().to_bytes();
+        assert_eq!(bytes[CURSOR_SEEN_AT_TIMESTAMP_OFFSET..CURSOR_CHECK_OFFSET], [2, 0, 0, 0]);
     }
 
     #[test]
     fn every_single_digit_change_is_refused() {
-        let text = sample().encode();
-        for i in 0..text.len() {
-            let mut damaged = text.clone().into_bytes();
-            damaged[i] = if damaged[i] == b'0' { b'1' } else { b'0' };
-            let damaged = String::from_utf8(damaged).expect("ascii stays utf-8");
-            assert!(Cursor::decode(&damaged).is_err(), "digit {i} changed but the cursor decoded");
+        for text in [sample().encode(), balances_sample().encode()] {
+            for i in 0..text.len() {
+                let mut damaged = text.clone().into_bytes();
+                damaged[i] = if damaged[i] == b'0' { b'1' } else { b'0' };
+                let damaged = String::from_utf8(damaged).expect("ascii stays utf-8");
+                assert!(Cursor::decode(&damaged).is_err(), "digit {i} changed but the cursor decoded");
+            }
         }
     }
 
@@ -403,18 +494,58 @@ mod tests {
     fn well_checked_but_unknown_values_are_refused() {
         let mut bytes = sample().to_bytes();
         bytes[CURSOR_SIDE_OFFSET] = 9;
-        let check = fnv1a_32(&bytes[..CURSOR_CHECK_OFFSET]);
-        bytes[CURSOR_CHECK_OFFSET..].copy_from_slice(&check.to_le_bytes());
-        assert_eq!(Cursor::from_bytes(&bytes), Err(CursorError::UnknownValue { field: "side", value: 9 }));
+        assert_eq!(
+            Cursor::from_bytes(&reseal(bytes)),
+            Err(CursorError::UnknownValue { field: "side", value: 9 })
+        );
 
-        let mut bytes = sample().to_bytes();
-        bytes[CURSOR_VERSION_OFFSET] = 2;
-        let check = fnv1a_32(&bytes[..CURSOR_CHECK_OFFSET]);
-        bytes[CURSOR_CHECK_OFFSET..].copy_from_slice(&check.to_le_bytes());
-        assert_eq!(Cursor::from_bytes(&bytes), Err(CursorError::Version(2)));
+        for version in [0, 1, 3] {
+            let mut bytes = sample().to_bytes();
+            bytes[CURSOR_VERSION_OFFSET] = version;
+            assert_eq!(Cursor::from_bytes(&reseal(bytes)), Err(CursorError::Version(version)));
+        }
 
         let zero = Cursor { after_timestamp: 0, ..sample() };
         assert_eq!(Cursor::from_bytes(&zero.to_bytes()), Err(CursorError::ZeroTimestamp));
+    }
+
+    #[test]
+    fn seen_at_timestamp_is_never_0_and_is_1_for_transfers() {
+        let none = Cursor { seen_at_timestamp: 0, ..balances_sample() };
+        assert_eq!(
+            Cursor::from_bytes(&none.to_bytes()),
+            Err(CursorError::SeenAtTimestamp { listing: "balances", seen: 0 })
+        );
+        for seen in [0, 2] {
+            let transfers = Cursor { seen_at_timestamp: seen, ..sample() };
+            assert_eq!(
+                Cursor::from_bytes(&transfers.to_bytes()),
+                Err(CursorError::SeenAtTimestamp { listing: "transfers", seen })
+            );
+        }
+    }
+
+    /// A version 1 cursor as the previous server issued it (`sample()` without
+    /// `seen_at_timestamp`): 48 bytes, the check over bytes 0..44.
+    const CURSOR_V1_FIXTURE: &str =
+        "01010102100f0e0d0c0b0a0908070605040302010500000000000000ffffffffffffffff15cd853dfe9c971779159a1c";
+
+    #[test]
+    fn a_version_1_cursor_is_refused_by_its_version() {
+        assert_eq!(CURSOR_V1_FIXTURE.len(), CURSOR_V1_SIZE * 2);
+        assert_eq!(Cursor::decode(CURSOR_V1_FIXTURE), Err(CursorError::Version(1)));
+        assert_eq!(Cursor::decode(&CURSOR_V1_FIXTURE.to_uppercase()), Err(CursorError::Version(1)));
+        // Damaged, or a current cursor cut to the old length: a length error, not a version.
+        let damaged = format!("{}0", &CURSOR_V1_FIXTURE[..CURSOR_V1_FIXTURE.len() - 1]);
+        let short = &sample().encode()[..CURSOR_V1_SIZE * 2];
+        for text in [damaged.as_str(), short] {
+            assert_eq!(
+                Cursor::decode(text),
+                Err(CursorError::Length { got: CURSOR_V1_SIZE * 2, expected: CURSOR_TEXT_LEN })
+            );
+        }
+        let not_hex = format!("{}g", &CURSOR_V1_FIXTURE[..CURSOR_V1_FIXTURE.len() - 1]);
+        assert_eq!(Cursor::decode(&not_hex), Err(CursorError::NotHex { offset: CURSOR_V1_SIZE * 2 - 1 }));
     }
 
     #[test]

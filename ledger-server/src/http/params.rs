@@ -140,7 +140,7 @@ impl PageRequest {
     pub fn next_cursor(&self, returned: usize, last_timestamp: Option<u64>) -> Option<String> {
         let full = u32::try_from(returned).is_ok_and(|n| n >= self.limit);
         let after_timestamp = last_timestamp.filter(|_| full)?;
-        Some(Cursor { scope: self.scope, after_timestamp }.encode())
+        Some(Cursor { scope: self.scope, after_timestamp, seen_at_timestamp: 1 }.encode())
     }
 }
 

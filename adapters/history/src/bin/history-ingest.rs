@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_records(&path, transfers, accounts)?;
     println!(
         "record file: {transfers} transfers over {accounts} accounts, {} MiB, written in {:.1} s",
-        transfers * 128 >> 20,
+        (transfers * 128) >> 20,
         started.elapsed().as_secs_f64()
     );
 

@@ -7,6 +7,7 @@
 //! `ledger-server/tests/http_served_by_ledger_serve.rs` covers the real server end to end.
 
 mod auth_guards_every_route_but_healthz;
+mod balance_rows_sharing_a_timestamp_page_exactly;
 mod balances_answer_as_of_a_time;
 mod health_and_metrics_report_progress;
 mod history_pages_lose_and_repeat_nothing;
