@@ -25,7 +25,8 @@ fn the_thread_stops_with_the_last_handle() {
     assert_eq!(index_threads(), 0);
     let dir = tempfile::tempdir().expect("tempdir");
     let (index, feed) = HistoryIndex::start(&dir.path().join("transfers.records")).expect("start");
-    assert_eq!(index_threads(), 1);
+    // The new thread names itself once it runs, which may be just after `start` returns.
+    wait_until("the index thread to start", || index_threads() == 1);
 
     let clone = index.clone();
     drop(index);

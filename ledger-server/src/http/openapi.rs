@@ -303,10 +303,11 @@ fn cursor_parameter() -> Value {
         "name": "cursor",
         "in": "query",
         "required": false,
-        "description": "The previous page's next_cursor. The page continues strictly after that page's \
-            last item. Filters left out are taken from the cursor; filters given must equal the cursor's \
+        "description": "The previous page's next_cursor. The page continues right after that page's \
+            last item (balance rows that share its timestamp and were not yet returned come first). \
+            Filters left out are taken from the cursor; filters given must equal the cursor's \
             (else 400 cursor_mismatch).",
-        "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{96}$" },
+        "schema": { "type": "string", "pattern": format!("^[0-9a-fA-F]{{{}}}$", super::cursor::CURSOR_TEXT_LEN) },
     })
 }
 
@@ -352,7 +353,7 @@ fn schemas() -> Value {
     nullable_timestamp["nullable"] = json!(true);
     let mut next_cursor = json!({
         "type": "string",
-        "description": "Pass as `cursor` for the next page; null when this page is the last (fewer than limit items)",
+        "description": "Pass as `cursor` for the next page; null when the listing has no more items",
     });
     next_cursor["nullable"] = json!(true);
     json!({
