@@ -1,0 +1,1 @@
+//! Standard ledger events (work in progress).
