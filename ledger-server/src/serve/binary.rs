@@ -171,6 +171,7 @@ impl BinaryServer {
                 }
             };
             let operation = request.operation();
+            let received = std::time::Instant::now();
             let pending = dispatch(&self.service, request);
             let frames = frames.clone();
             let request_id = header.request_id;
@@ -189,7 +190,7 @@ impl BinaryServer {
                         status
                     }
                 };
-                metrics::record_request(operation.name(), status.name(), events);
+                metrics::record_request(operation.name(), status.name(), events, received.elapsed().as_secs_f64());
                 // The slot travels with the answer and frees once it is written.
                 let _ = frames.send((out, Some(slot)));
             });

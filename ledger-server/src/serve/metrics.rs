@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const EVENTS_TOTAL: &str = "ledger_events_total";
 pub const REQUESTS_TOTAL: &str = "ledger_requests_total";
+pub const REQUEST_SECONDS: &str = "ledger_request_seconds";
 pub const BATCH_EVENTS: &str = "ledger_batch_events";
 pub const BATCH_REQUESTS: &str = "ledger_batch_requests";
 pub const FSYNC_SECONDS: &str = "ledger_fsync_seconds";
@@ -52,10 +53,12 @@ pub fn record_batch(events: usize, requests: usize) {
     metrics::histogram!(BATCH_REQUESTS).record(requests as f64);
 }
 
-/// Per answered request of the binary protocol.
-pub fn record_request(operation: &'static str, status: &'static str, events: usize) {
+/// Per answered request of the binary protocol: its outcome, its events, and how long the
+/// server held it (from the frame read to the answer encoded, durability included).
+pub fn record_request(operation: &'static str, status: &'static str, events: usize, seconds: f64) {
     metrics::counter!(REQUESTS_TOTAL, "operation" => operation, "status" => status).increment(1);
     metrics::counter!(EVENTS_TOTAL, "operation" => operation).increment(events as u64);
+    metrics::histogram!(REQUEST_SECONDS, "operation" => operation).record(seconds);
 }
 
 pub fn record_rejected_frame(reason: &'static str) {
