@@ -216,13 +216,10 @@ impl LedgerService {
         &self,
         ids: Vec<u128>,
     ) -> impl Future<Output = Result<Vec<Account>, ServiceError>> + use<> {
-        let reply = self.writer_read(Command::LookupAccounts(ids));
-        async move {
-            match reply.await? {
-                Reply::Accounts(accounts) => Ok(accounts),
-                other => Err(unexpected(&other)),
-            }
-        }
+        self.writer_read(Command::LookupAccounts(ids), |reply| match reply {
+            Reply::Accounts(found) => Ok(found),
+            other => Err(other),
+        })
     }
 
     /// The transfers with these ids, in request order; ids not found are left out.
@@ -230,13 +227,10 @@ impl LedgerService {
         &self,
         ids: Vec<u128>,
     ) -> impl Future<Output = Result<Vec<Transfer>, ServiceError>> + use<> {
-        let reply = self.writer_read(Command::LookupTransfers(ids));
-        async move {
-            match reply.await? {
-                Reply::Transfers(transfers) => Ok(transfers),
-                other => Err(unexpected(&other)),
-            }
-        }
+        self.writer_read(Command::LookupTransfers(ids), |reply| match reply {
+            Reply::Transfers(found) => Ok(found),
+            other => Err(other),
+        })
     }
 
     /// The balance history of an account with the `history` flag.
@@ -244,26 +238,20 @@ impl LedgerService {
         &self,
         filter: AccountFilter,
     ) -> impl Future<Output = Result<Vec<AccountBalance>, ServiceError>> + use<> {
-        let reply = self.writer_read(Command::GetAccountBalances(filter));
-        async move {
-            match reply.await? {
-                Reply::Balances(balances) => Ok(balances),
-                other => Err(unexpected(&other)),
-            }
-        }
+        self.writer_read(Command::GetAccountBalances(filter), |reply| match reply {
+            Reply::Balances(found) => Ok(found),
+            other => Err(other),
+        })
     }
 
     pub fn query_accounts(
         &self,
         filter: QueryFilter,
     ) -> impl Future<Output = Result<Vec<Account>, ServiceError>> + use<> {
-        let reply = self.writer_read(Command::QueryAccounts(filter));
-        async move {
-            match reply.await? {
-                Reply::Accounts(accounts) => Ok(accounts),
-                other => Err(unexpected(&other)),
-            }
-        }
+        self.writer_read(Command::QueryAccounts(filter), |reply| match reply {
+            Reply::Accounts(found) => Ok(found),
+            other => Err(other),
+        })
     }
 
     /// The transfers of one account, from the history index.
@@ -314,7 +302,12 @@ impl LedgerService {
     }
 
     /// Queues a read for the writer; it is answered once everything before it is durable.
-    fn writer_read(&self, command: Command) -> impl Future<Output = Result<Reply, ServiceError>> + use<> {
+    /// `answer` picks the expected reply out; anything else comes back as an internal error.
+    fn writer_read<T>(
+        &self,
+        command: Command,
+        answer: fn(Reply) -> Result<T, Reply>,
+    ) -> impl Future<Output = Result<T, ServiceError>> + use<T> {
         let (tx, rx) = oneshot::channel();
         let reply = ReplyTo::Callback(Box::new(move |reply| {
             let _ = tx.send(reply);
@@ -323,8 +316,8 @@ impl LedgerService {
         let shared = Arc::clone(&self.shared);
         async move {
             queued?;
-            let reply = rx.await.map_err(|_| stopped(&shared))?;
-            refused(reply)
+            let reply = refused(rx.await.map_err(|_| stopped(&shared))?)?;
+            answer(reply).map_err(|other| unexpected(&other))
         }
     }
 
