@@ -2,8 +2,12 @@
 //!
 //! Deterministic (a seeded xorshift), so two runs apply the same transfers. Ids are time-ordered
 //! (sequential) like TigerBeetle's recommended ids; accounts are drawn uniformly or from a small
-//! hot set.
+//! hot set, or from a zipfian/latest distribution with a hot split (`bench::AccountSampler`);
+//! ids can also be scattered (`bench::IdOrder::Random`), the hard case for the id index.
 
+pub mod bench;
+
+use bench::{AccountSampler, IdOrder};
 use ledger_core::transfer_store::TransferStore;
 use ledger_core::{Account, Ledger, Transfer, TransferFlags};
 
@@ -42,6 +46,9 @@ pub enum AccountChoice {
     Uniform,
     /// `percent`% of transfers touch only the first `hot` accounts.
     Hot { hot: u64, percent: u64 },
+    /// A distribution (uniform, zipfian, latest) with an optional hot split, as chosen by
+    /// `ledger-bench`'s TigerBeetle-style flags.
+    Sampled(AccountSampler),
 }
 
 /// Batches (of at most `BATCH_EVENTS_MAX`) of accounts with ids `1..=count`, on `LEDGER`, with
@@ -68,7 +75,9 @@ pub fn open_accounts<S: TransferStore>(ledger: &mut Ledger<S>, count: u64) {
 pub struct TransferWorkload {
     pub accounts: u64,
     pub choice: AccountChoice,
+    /// The sequence number of the next transfer; its id is `id_order.id(next_id)`.
     pub next_id: u128,
+    pub id_order: IdOrder,
     rng: XorShift,
 }
 
@@ -76,11 +85,19 @@ impl TransferWorkload {
     #[must_use]
     pub fn new(accounts: u64, choice: AccountChoice, seed: u64) -> Self {
         assert!(accounts >= 2);
-        Self { accounts, choice, next_id: 1, rng: XorShift::new(seed) }
+        Self { accounts, choice, next_id: 1, id_order: IdOrder::Sequential, rng: XorShift::new(seed) }
+    }
+
+    /// The next transfer id in `id_order` (unique: the order is a bijection of the sequence).
+    fn take_id(&mut self) -> u128 {
+        let id = self.id_order.id(self.next_id);
+        self.next_id += 1;
+        id
     }
 
     fn account_pair(&mut self) -> (u128, u128) {
         let range = match self.choice {
+            AccountChoice::Sampled(sampler) => return sampler.pair(&mut self.rng),
             AccountChoice::Uniform => self.accounts,
             AccountChoice::Hot { hot, percent } => {
                 if self.rng.below(100) < percent {
@@ -100,8 +117,7 @@ impl TransferWorkload {
 
     fn transfer(&mut self, flags: TransferFlags) -> Transfer {
         let (debit_account_id, credit_account_id) = self.account_pair();
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.take_id();
         Transfer {
             id,
             debit_account_id,
@@ -132,8 +148,7 @@ impl TransferWorkload {
             } else {
                 TransferFlags::POST_PENDING_TRANSFER
             };
-            let id = self.next_id;
-            self.next_id += 1;
+            let id = self.take_id();
             batch.push(Transfer {
                 id,
                 pending_id: *pending_id,
