@@ -422,6 +422,15 @@ impl<S: TransferStore> Ledger<S> {
                     format!("pending transfer {} is not indexed as pending", t.id),
                 ));
             }
+            // Creation refused a deadline past the clock's range (`overflows_timeout`); a file
+            // may hold anything, and the section checksum is checked only after its records.
+            let timeout_ns = u64::from(t.timeout) * crate::limits::NANOS_PER_SECOND;
+            if t.timeout > 0 && t.timestamp.checked_add(timeout_ns).is_none() {
+                return Err(invalid(
+                    "pending",
+                    format!("pending transfer {} has a deadline past the clock's range", t.id),
+                ));
+            }
             if t.timeout > 0 {
                 expiry_queue.push(expiry::deadline(&t), t.id);
             }
@@ -778,6 +787,18 @@ mod tests {
         short[frame + 8..frame + 12].copy_from_slice(&crc.to_le_bytes());
         let error = load(&short).map(|_| ()).expect_err("a missing group");
         assert!(error.to_string().contains("account 2 (position 1) has balances but no rows"), "{error}");
+    }
+
+    /// Found by `fuzz/fuzz_targets/snapshot_read.rs`: a pending transfer whose timestamp plus
+    /// timeout overflows once panicked (debug) or wrapped (release) while its section was read.
+    #[test]
+    fn a_pending_deadline_past_the_clock_is_refused_not_a_panic() {
+        let crash = include_bytes!("../../tests/fixtures/snapshot_pending_deadline_overflows.bin");
+        let error = load(crash).map(|_| ()).expect_err("refused");
+        assert!(
+            matches!(&error, SnapshotError::Invalid { section: "pending", reason } if reason.contains("deadline")),
+            "{error}"
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@
 //! waiting for the answer: many requests are in flight per connection, answered by request id
 //! as they complete. A writer task per connection sends the answers.
 //!
-//! Memory is bounded twice: the service's admission budget (events in flight across all
-//! connections; a full budget makes readers wait, pushing back through TCP) and a per-connection
-//! limit of requests in flight, which also caps what a client that never reads its answers can
-//! pile up: it stalls only itself.
+//! Memory is bounded three times: the service's admission budget (events in flight across all
+//! connections; a full budget makes readers wait, pushing back through TCP), a per-connection
+//! limit of answers in flight (every answer, error answers included, holds a slot until it is
+//! written), which caps what a client that never reads its answers can pile up: it stalls only
+//! itself; and a limit on open connections, beyond which a new connection is closed at once.
+//! There is no idle timeout: a pipelining client may legitimately be quiet for long, and an idle
+//! connection costs only its task and small buffers (the frame buffer shrinks back after a large
+//! frame), which `max_connections` bounds.
 //!
 //! A frame the server cannot trust (bad magic, bad header checksum, unknown kind) closes the
 //! connection without an answer: its request id is not trustworthy. Other malformed frames get
@@ -37,6 +41,16 @@ use tokio::task::JoinSet;
 /// Requests one connection may have in flight; the reader waits beyond it.
 pub const CONNECTION_IN_FLIGHT_MAX: usize = 64;
 
+/// Open connections by default; beyond `max_connections` a new one is accepted and closed.
+pub const MAX_CONNECTIONS_DEFAULT: usize = 4096;
+
+/// The frame buffer a connection keeps between frames; a larger one (after a large frame) is
+/// freed, so that idle connections do not each hold a megabyte.
+const FRAME_BUFFER_KEPT_BYTES: usize = 64 * 1024;
+
+/// Connections closed at once because `max_connections` were open.
+pub const REJECTED_CONNECTIONS_TOTAL: &str = "ledger_rejected_connections_total";
+
 /// What the accept loop and every connection share.
 #[derive(Clone, Debug)]
 pub struct BinaryServer {
@@ -44,6 +58,8 @@ pub struct BinaryServer {
     pub token: Option<Arc<[u8]>>,
     pub rejections: Arc<RateLimitedLog>,
     pub connections: Arc<AtomicUsize>,
+    /// Open connections allowed; a connection beyond it is closed without reading from it.
+    pub max_connections: usize,
 }
 
 impl BinaryServer {
@@ -55,6 +71,15 @@ impl BinaryServer {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        // Counted here, before the task runs, so a burst of connects cannot
+                        // overshoot the limit.
+                        let open = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
+                        if open > self.max_connections {
+                            self.connections.fetch_sub(1, Ordering::Relaxed);
+                            self.refuse_connection(peer, stream);
+                            continue;
+                        }
+                        metrics::record_connections(open);
                         let server = self.clone();
                         let shutdown = shutdown.clone();
                         connections.spawn(async move { server.connection(stream, peer, shutdown).await });
@@ -73,9 +98,19 @@ impl BinaryServer {
         while connections.join_next().await.is_some() {}
     }
 
+    /// Closes a connection over the limit at once (dropping the stream sends FIN, or RST if the
+    /// peer already sent data), logged rate-limited and counted.
+    fn refuse_connection(&self, peer: SocketAddr, stream: TcpStream) {
+        drop(stream);
+        ::metrics::counter!(REJECTED_CONNECTIONS_TOTAL).increment(1);
+        let max_connections = self.max_connections;
+        self.rejections.warn(|suppressed| {
+            tracing::warn!(%peer, max_connections, suppressed, "rejected connection: too many open");
+        });
+    }
+
+    /// Serves one connection that `run` counted in `connections`; uncounts it at the end.
     async fn connection(self, stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
-        let open = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::record_connections(open);
         let _ = stream.set_nodelay(true);
         let (mut reader, writer) = stream.into_split();
         let (frames, outgoing) = mpsc::unbounded_channel::<Outgoing>();
@@ -103,9 +138,10 @@ impl BinaryServer {
                         break;
                     };
                     self.refuse(peer, header_error_reason(&error), &error.to_string());
+                    let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else { break };
                     let mut out = Vec::new();
                     encode_error_reply(identity.request_id, identity.operation, status, &mut out);
-                    let _ = frames.send((out, None));
+                    let _ = frames.send((out, slot));
                     if status.closes_connection() {
                         break;
                     }
@@ -117,15 +153,21 @@ impl BinaryServer {
                     continue;
                 }
             };
+            if body.capacity() > FRAME_BUFFER_KEPT_BYTES {
+                body = Vec::new();
+            }
             body.resize(header.body_len as usize, 0);
             if reader.read_exact(&mut body).await.is_err() {
                 break;
             }
+            // Every answer below holds a slot until written, error answers included: a client
+            // that never reads cannot queue unbounded answers by sending bad frames.
+            let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else { break };
             if header.kind != FrameKind::Request {
                 self.answer_error(
                     peer,
                     &frames,
-                    &header,
+                    (&header, slot),
                     Status::InvalidKind,
                     "a reply frame sent to the server",
                 );
@@ -135,7 +177,7 @@ impl BinaryServer {
                 Ok(request) => request,
                 Err(error) => {
                     let status = error.status();
-                    self.answer_error(peer, &frames, &header, status, &error.to_string());
+                    self.answer_error(peer, &frames, (&header, slot), status, &error.to_string());
                     if status.closes_connection() {
                         break;
                     }
@@ -149,24 +191,29 @@ impl BinaryServer {
                     authenticated = true;
                     let mut out = Vec::new();
                     encode_reply(header.request_id, Operation::Hello, &Reply::Hello, &mut out);
-                    let _ = frames.send((out, None));
+                    let _ = frames.send((out, slot));
                     continue;
                 }
-                self.answer_error(peer, &frames, &header, Status::Unauthorized, "wrong token");
+                self.answer_error(peer, &frames, (&header, slot), Status::Unauthorized, "wrong token");
                 break;
             }
             if !authenticated {
-                self.answer_error(peer, &frames, &header, Status::Unauthorized, "no hello with a token");
+                self.answer_error(
+                    peer,
+                    &frames,
+                    (&header, slot),
+                    Status::Unauthorized,
+                    "no hello with a token",
+                );
                 break;
             }
-            // Admission: per connection first (a client that never reads stalls only itself),
-            // then the shared budget. Both waits push back through TCP.
-            let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else { break };
+            // Admission: per connection first (the slot taken above: a client that never reads
+            // stalls only itself), then the shared budget. Both waits push back through TCP.
             let events = request.event_count();
             let permit = match self.service.admit(events).await {
                 Ok(permit) => permit,
                 Err(_) => {
-                    self.answer_error(peer, &frames, &header, Status::ShuttingDown, "shutting down");
+                    self.answer_error(peer, &frames, (&header, slot), Status::ShuttingDown, "shutting down");
                     break;
                 }
             };
@@ -190,9 +237,14 @@ impl BinaryServer {
                         status
                     }
                 };
-                metrics::record_request(operation.name(), status.name(), events, received.elapsed().as_secs_f64());
+                metrics::record_request(
+                    operation.name(),
+                    status.name(),
+                    events,
+                    received.elapsed().as_secs_f64(),
+                );
                 // The slot travels with the answer and frees once it is written.
-                let _ = frames.send((out, Some(slot)));
+                let _ = frames.send((out, slot));
             });
             // Reap finished answers so the set does not grow on long connections.
             while answers.try_join_next().is_some() {}
@@ -216,19 +268,19 @@ impl BinaryServer {
         &self,
         peer: SocketAddr,
         frames: &mpsc::UnboundedSender<Outgoing>,
-        header: &Header,
+        (header, slot): (&Header, OwnedSemaphorePermit),
         status: Status,
         detail: &str,
     ) {
         self.refuse(peer, status.name(), detail);
         let mut out = Vec::new();
         encode_error_reply(header.request_id, header.operation, status, &mut out);
-        let _ = frames.send((out, None));
+        let _ = frames.send((out, slot));
     }
 }
 
 /// An encoded answer, and the connection's in-flight slot it holds until written.
-type Outgoing = (Vec<u8>, Option<OwnedSemaphorePermit>);
+type Outgoing = (Vec<u8>, OwnedSemaphorePermit);
 
 type Pending = Pin<Box<dyn Future<Output = Result<Reply, ServiceError>> + Send>>;
 

@@ -11,6 +11,7 @@
 //! transfers_initial_capacity = 16777216
 //! in_flight_events = 262048        # admission budget across connections
 //! shutdown_grace_seconds = 30
+//! max_connections = 4096           # binary-protocol connections; more are closed at once
 //! ```
 
 use ledger_core::LedgerConfig;
@@ -40,6 +41,9 @@ pub struct ServeArgs {
     /// Online snapshot interval in WAL records (0: off).
     #[arg(long)]
     pub snapshot_every_ops: Option<u64>,
+    /// Open binary-protocol connections allowed; a connection beyond it is closed at once.
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +58,7 @@ struct FileSettings {
     transfers_initial_capacity: Option<usize>,
     in_flight_events: Option<u32>,
     shutdown_grace_seconds: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// The resolved settings.
@@ -67,6 +72,7 @@ pub struct Settings {
     pub ledger: LedgerConfig,
     pub in_flight_events: u32,
     pub shutdown_grace: Duration,
+    pub max_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +124,10 @@ impl Settings {
             },
             in_flight_events: file.in_flight_events.unwrap_or(crate::service::IN_FLIGHT_EVENTS_DEFAULT),
             shutdown_grace: Duration::from_secs(file.shutdown_grace_seconds.unwrap_or(30)),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(crate::serve::binary::MAX_CONNECTIONS_DEFAULT),
         };
         if settings.token_file.is_none() {
             for addr in [settings.addr, settings.http] {
@@ -212,6 +222,13 @@ mod tests {
         assert_eq!(settings.data_dir, PathBuf::from("/from-flag"));
         assert_eq!(settings.addr.to_string(), "127.0.0.1:4001");
         assert_eq!(settings.snapshot_every_ops, None);
+        assert_eq!(settings.max_connections, crate::serve::binary::MAX_CONNECTIONS_DEFAULT);
+
+        std::fs::write(&path, "max_connections = 10\n").expect("write");
+        let from_file = ServeArgs { config: Some(path.clone()), ..ServeArgs::default() };
+        assert_eq!(Settings::resolve(&from_file).expect("resolves").max_connections, 10);
+        let flag = ServeArgs { max_connections: Some(3), ..from_file };
+        assert_eq!(Settings::resolve(&flag).expect("resolves").max_connections, 3);
 
         std::fs::write(&path, "data_dri = \"/typo\"\n").expect("write");
         let error = Settings::resolve(&ServeArgs { config: Some(path), ..ServeArgs::default() })

@@ -117,6 +117,7 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
             token: token.clone(),
             rejections: Arc::new(ratelimit::RateLimitedLog::new(10)),
             connections: Arc::new(AtomicUsize::new(0)),
+            max_connections: settings.max_connections,
         };
         let binary_task = tokio::spawn(server.run(binary, stopping.clone()));
         let router = crate::http::router(crate::http::HttpState {

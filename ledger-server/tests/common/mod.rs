@@ -172,3 +172,49 @@ pub fn frame(request_id: u64, request: &ledger_protocol::Request) -> Vec<u8> {
     ledger_protocol::encode_request(request_id, request, &mut out);
     out
 }
+
+/// The resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmRSS line")
+}
+
+/// The sum of every series of the Prometheus metric `name` on `GET /metrics` (0 if absent).
+pub fn metric_total(http: SocketAddr, name: &str) -> f64 {
+    let (status, body) = http_get(http, "/metrics", None);
+    assert_eq!(status, 200, "GET /metrics");
+    body.lines()
+        .filter(|line| line.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A seeded xorshift generator: reproducible "random" bytes without a dependency.
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64().to_le_bytes()[0]).collect()
+    }
+}
+
+/// The soft limit on open files of this process (`Max open files` in `/proc/self/limits`).
+pub fn open_files_limit() -> u64 {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("read /proc/self/limits");
+    limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(1024)
+}
