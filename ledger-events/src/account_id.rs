@@ -75,7 +75,7 @@ pub fn subject_hash(subject: Subject<'_>) -> u128 {
     to_id(&hasher)
 }
 
-fn update_with_length(hasher: &mut blake3::Hasher, text: &str) {
+pub(crate) fn update_with_length(hasher: &mut blake3::Hasher, text: &str) {
     // Subject keys and values are bounded far below 4 GiB when they are accepted; a longer one
     // would still hash deterministically, with a saturated length.
     let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
@@ -83,7 +83,7 @@ fn update_with_length(hasher: &mut blake3::Hasher, text: &str) {
     hasher.update(text.as_bytes());
 }
 
-fn to_id(hasher: &blake3::Hasher) -> u128 {
+pub(crate) fn to_id(hasher: &blake3::Hasher) -> u128 {
     let hash = hasher.finalize();
     let mut first = [0_u8; 16];
     first.copy_from_slice(&hash.as_bytes()[..16]);

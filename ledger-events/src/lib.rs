@@ -23,7 +23,9 @@ mod config;
 pub mod error;
 pub mod event;
 pub mod expression;
+pub mod outcome;
 pub mod plan;
+pub mod posting;
 
 pub use account_id::{Subject, account_id, event_hash, subject_hash};
 pub use business_date::BusinessDate;
@@ -34,4 +36,5 @@ pub use chart::{
 pub use error::{ConfigError, ConfigProblem, EventError};
 pub use event::{LedgerEvent, ReversalEvent, WireEvent};
 pub use expression::{Expression, Rounding};
+pub use outcome::EventOutcome;
 pub use plan::{EntryPlan, PlannedAccount, PlannedPosting};

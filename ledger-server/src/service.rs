@@ -35,6 +35,8 @@ use ledger_durability::data_dir::{self, DataDirConfig, DataDirLock, TRANSFER_REC
 use ledger_durability::durable_writer::{DurablePoint, DurableWriter};
 use ledger_durability::storage::IoBackend;
 use ledger_durability::wal::RecoveryEnd;
+use ledger_events::posting::{self, EntrySide};
+use ledger_events::{Chart, EventOutcome, WireEvent};
 use ledger_history::{HistoryIndex, IndexPosition};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,9 @@ pub struct ServiceConfig {
     pub snapshot_every_ops: Option<u64>,
     /// The admission budget (`admit`), in events.
     pub in_flight_events: u32,
+    /// The chart of accounts and entry templates for `post_events` (`None`: the shipped
+    /// default, `ledger-events/default.toml`).
+    pub chart: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -73,6 +78,7 @@ impl ServiceConfig {
             ledger: LedgerConfig::default(),
             snapshot_every_ops: DataDirConfig::default().snapshot_every_ops,
             in_flight_events: IN_FLIGHT_EVENTS_DEFAULT,
+            chart: None,
         }
     }
 }
@@ -104,6 +110,8 @@ pub enum ServeError {
     History(#[from] ledger_history::HistoryError),
     #[error("cannot start the intake thread: {0}")]
     Spawn(std::io::Error),
+    #[error("chart of accounts: {0}")]
+    Chart(Box<ledger_events::ConfigError>),
 }
 
 /// An answer from the history index, and the position it is current to.
@@ -146,6 +154,7 @@ struct Shared {
 #[derive(Clone, Debug)]
 pub struct LedgerService {
     jobs: Sender<Job>,
+    chart: Arc<Chart>,
     shared: Arc<Shared>,
     index: HistoryIndex,
     admission: Arc<Semaphore>,
@@ -208,6 +217,143 @@ impl LedgerService {
         async move {
             queued?;
             answer.await.map_err(|_| stopped(&shared))?
+        }
+    }
+
+    /// Posts standard ledger events (`ledger-events`, `docs/events.md`): each is planned
+    /// through its template into one linked chain, idempotent by event id (`posting.rs`). The
+    /// accounts and the entries' chains are queued now (keeping the caller's order); a
+    /// reversal first looks up the entry it reverses (queued now, so an original earlier in
+    /// the same request is found), then posts its mirror, so a reversal is applied after
+    /// requests queued behind it. One outcome per event, in order.
+    pub fn post_events(
+        &self,
+        raw: Vec<Vec<u8>>,
+    ) -> impl Future<Output = Result<Vec<EventOutcome>, ServiceError>> + use<> {
+        let mut outcomes = vec![EventOutcome::Ok; raw.len()];
+        let mut accounts = Vec::new();
+        let mut opened = std::collections::HashSet::new();
+        let mut chains = Vec::new();
+        let mut reversals = Vec::new();
+        for (i, bytes) in raw.iter().enumerate() {
+            let parsed = std::str::from_utf8(bytes)
+                .map_err(|_| EventOutcome::invalid("invalid_json"))
+                .and_then(|text| WireEvent::from_json(text).map_err(|e| EventOutcome::invalid(e.code())));
+            let event = match parsed {
+                Ok(event) => event,
+                Err(outcome) => {
+                    outcomes[i] = outcome;
+                    continue;
+                }
+            };
+            let hash = posting::body_hash(&event);
+            match event {
+                WireEvent::Entry(entry) => match self.chart.plan(&entry) {
+                    Ok(plan) => {
+                        for account in plan.accounts_to_open() {
+                            if opened.insert(account.id) {
+                                accounts.push(account);
+                            }
+                        }
+                        chains.push((i, posting::entry_chain(&plan, hash)));
+                    }
+                    Err(error) => outcomes[i] = EventOutcome::invalid(error.code()),
+                },
+                WireEvent::Reversal(reversal) => reversals.push((i, reversal, hash)),
+            }
+        }
+        // Account results are not needed: `exists` is the usual answer, and an account that
+        // could not be opened makes its chain fail with `*_account_not_found`.
+        let opening: Vec<_> =
+            accounts.chunks(BATCH_EVENTS_MAX).map(|c| self.create_accounts(c.to_vec())).collect();
+        let entries = self.post_chains(chains);
+        let postings_max = self.chart.templates().map(|t| t.postings.len()).max().unwrap_or(0);
+        let lookup_ids: Vec<u128> = reversals
+            .iter()
+            .flat_map(|(_, reversal, _)| posting::entry_transfer_ids(&reversal.reverses, postings_max))
+            .collect();
+        let lookups: Vec<_> =
+            lookup_ids.chunks(BATCH_EVENTS_MAX).map(|ids| self.lookup_transfers(ids.to_vec())).collect();
+        let service = self.clone();
+        async move {
+            for answer in opening {
+                answer.await?;
+            }
+            for (i, outcome) in entries.await? {
+                outcomes[i] = outcome;
+            }
+            if reversals.is_empty() {
+                return Ok(outcomes);
+            }
+            let mut found = std::collections::HashMap::new();
+            for answer in lookups {
+                found.extend(answer.await?.into_iter().map(|t| (t.id, t)));
+            }
+            let mut chains = Vec::new();
+            for (i, reversal, hash) in reversals {
+                let original: Vec<Transfer> = posting::entry_transfer_ids(&reversal.reverses, postings_max)
+                    .iter()
+                    .map_while(|id| found.get(id).copied())
+                    .collect();
+                if original.is_empty() {
+                    outcomes[i] = EventOutcome::OriginalNotFound;
+                    continue;
+                }
+                match posting::reversal_chain(&original, &reversal, hash) {
+                    Ok(chain) => chains.push((i, chain)),
+                    Err(error) => outcomes[i] = EventOutcome::invalid(error.code()),
+                }
+            }
+            let mut reversed = service.post_chains(chains).await?;
+            for (i, outcome) in reversed.drain(..) {
+                // `post_chains` reads entry outcomes; a reversal's "different body" means the
+                // entry was reversed by another reversal event.
+                outcomes[i] = match outcome {
+                    EventOutcome::ExistsWithDifferentBody => EventOutcome::AlreadyReversed,
+                    other => other,
+                };
+            }
+            Ok(outcomes)
+        }
+    }
+
+    /// Queues chains (each one event's linked chain) in batches of whole chains, and resolves
+    /// to each chain's outcome.
+    fn post_chains(
+        &self,
+        chains: Vec<(usize, Vec<Transfer>)>,
+    ) -> impl Future<Output = Result<Vec<(usize, EventOutcome)>, ServiceError>> + use<> {
+        let mut batches: Vec<ChainBatch> = Vec::new();
+        for (event, chain) in chains {
+            let fits = batches.last().is_some_and(|(_, t)| t.len() + chain.len() <= BATCH_EVENTS_MAX);
+            if !fits {
+                batches.push((Vec::new(), Vec::new()));
+            }
+            if let Some((ranges, transfers)) = batches.last_mut() {
+                let start = u32::try_from(transfers.len()).unwrap_or(u32::MAX);
+                transfers.extend(chain);
+                let end = u32::try_from(transfers.len()).unwrap_or(u32::MAX);
+                ranges.push((event, start, end));
+            }
+        }
+        let answers: Vec<_> = batches
+            .into_iter()
+            .map(|(ranges, transfers)| (ranges, self.create_transfers(transfers)))
+            .collect();
+        async move {
+            let mut outcomes = Vec::new();
+            for (ranges, answer) in answers {
+                let results = answer.await?;
+                for (event, start, end) in ranges {
+                    let mine: Vec<EventResult<CreateTransferResult>> = results
+                        .iter()
+                        .filter(|r| (start..end).contains(&r.index))
+                        .map(|r| EventResult { index: r.index - start, result: r.result })
+                        .collect();
+                    outcomes.push((event, posting::chain_outcome(EntrySide::Original, &mine)));
+                }
+            }
+            Ok(outcomes)
         }
     }
 
@@ -356,6 +502,10 @@ impl LedgerService {
     }
 }
 
+/// Whole chains packed into one engine batch: (event index, start, end) per chain, and the
+/// transfers.
+type ChainBatch = (Vec<(usize, u32, u32)>, Vec<Transfer>);
+
 /// A dropped answer: the ledger is shutting down or has stopped.
 fn stopped(shared: &Shared) -> ServiceError {
     if shared.closing.load(Ordering::Acquire) {
@@ -408,6 +558,9 @@ impl RunningLedger {
         // extends it in place, so both see the same file.
         let records = dir.join(TRANSFER_RECORDS_FILE);
         std::fs::OpenOptions::new().create(true).append(true).open(&records).map_err(io_error)?;
+        let chart = Arc::new(
+            Chart::load_or_default(config.chart.as_deref()).map_err(|e| ServeError::Chart(Box::new(e)))?,
+        );
         let (index, feed) = HistoryIndex::start(&records)?;
         let shared = Arc::new(Shared::default());
         let observed = Arc::clone(&shared);
@@ -437,6 +590,7 @@ impl RunningLedger {
         let in_flight_events = config.in_flight_events.max(BATCH_EVENTS_MAX_U32);
         let service = LedgerService {
             jobs,
+            chart,
             shared,
             index,
             admission: Arc::new(Semaphore::new(in_flight_events as usize)),

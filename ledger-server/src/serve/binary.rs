@@ -317,6 +317,23 @@ fn dispatch(service: &LedgerService, request: Request) -> Pending {
             let answer = service.query_accounts(filter);
             Box::pin(async move { answer.await.map(Reply::Accounts) })
         }
+        Request::PostEvents(events) => {
+            let answer = service.post_events(events);
+            Box::pin(async move {
+                answer.await.map(|outcomes| {
+                    Reply::PostEvents(
+                        (0_u32..)
+                            .zip(outcomes)
+                            .filter(|(_, outcome)| *outcome != ledger_events::EventOutcome::Ok)
+                            .map(|(index, outcome)| ledger_protocol::EventCode {
+                                index,
+                                code: outcome.code(),
+                            })
+                            .collect(),
+                    )
+                })
+            })
+        }
         Request::QueryTransfers(filter) => {
             let answer = service.query_transfers(filter);
             Box::pin(async move { answer.await.map(|page| Reply::Transfers(page.items)) })

@@ -12,6 +12,7 @@
 //! in_flight_events = 262048        # admission budget across connections
 //! shutdown_grace_seconds = 30
 //! max_connections = 4096           # binary-protocol connections; more are closed at once
+//! chart = "/etc/ledger/chart.toml" # chart of accounts and entry templates (default: shipped)
 //! ```
 
 use ledger_core::LedgerConfig;
@@ -44,6 +45,10 @@ pub struct ServeArgs {
     /// Open binary-protocol connections allowed; a connection beyond it is closed at once.
     #[arg(long)]
     pub max_connections: Option<usize>,
+    /// The chart of accounts and entry templates for standard ledger events (TOML; default:
+    /// the shipped chart, `ledger-events/default.toml`).
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,6 +64,7 @@ struct FileSettings {
     in_flight_events: Option<u32>,
     shutdown_grace_seconds: Option<u64>,
     max_connections: Option<usize>,
+    chart: Option<PathBuf>,
 }
 
 /// The resolved settings.
@@ -73,6 +79,7 @@ pub struct Settings {
     pub in_flight_events: u32,
     pub shutdown_grace: Duration,
     pub max_connections: usize,
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +131,7 @@ impl Settings {
             },
             in_flight_events: file.in_flight_events.unwrap_or(crate::service::IN_FLIGHT_EVENTS_DEFAULT),
             shutdown_grace: Duration::from_secs(file.shutdown_grace_seconds.unwrap_or(30)),
+            chart: args.chart.clone().or(file.chart),
             max_connections: args
                 .max_connections
                 .or(file.max_connections)

@@ -74,6 +74,7 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
         ledger: settings.ledger,
         snapshot_every_ops: settings.snapshot_every_ops,
         in_flight_events: settings.in_flight_events,
+        chart: settings.chart.clone(),
     })?;
     let startup = &running.startup;
     tracing::info!(
