@@ -22,8 +22,18 @@ pub enum FrameError {
     BodyLengthMismatch { body_len: u32, received: usize },
     #[error("{operation}: {event_count} events, at most {events_max} allowed")]
     TooManyEvents { operation: Operation, event_count: u32, events_max: usize },
+    /// For `post_events`: the entries do not exactly fill the body (a length prefix or an event
+    /// runs past its end, or bytes are left after the last event).
     #[error("{operation}: body_len {body_len} does not fit event_count {event_count}")]
     BodySizeMismatch { operation: Operation, event_count: u32, body_len: u32 },
+    /// A `post_events` event longer than `EVENT_JSON_MAX`. Checked after the body checksum (the
+    /// length is read from the body); answered `body_size_mismatch`.
+    #[error("post_events: event {index} is {len} bytes, at most {max} allowed")]
+    EventTooLong { index: u32, len: usize, max: usize },
+    /// Only from `Request::check_limits`: the encoded body would be larger than `BODY_MAX`, which
+    /// the server refuses from the header alone (and then closes the connection).
+    #[error("{operation}: the body would be {body_len} bytes, at most {body_max} allowed")]
+    BodyTooLarge { operation: Operation, body_len: usize, body_max: usize },
     #[error("body checksum mismatch: header says {expected:#010x}, body has {found:#010x}")]
     BodyChecksumMismatch { expected: u32, found: u32 },
     /// A reply with a status this build does not know (a newer server).
@@ -37,6 +47,9 @@ pub enum FrameError {
     /// Failed events are listed in request order, each once.
     #[error("result for event {index} follows the result for event {previous}")]
     ResultsOutOfOrder { index: u32, previous: u32 },
+    /// A `post_events` result for an event that no request can hold (`index >= events_max`).
+    #[error("result for event {index}, past the largest batch of {events_max} events")]
+    ResultIndexOutOfRange { index: u32, events_max: usize },
 }
 
 impl FrameError {
@@ -55,8 +68,11 @@ impl FrameError {
             Self::StatusInRequest { .. } => Status::ReservedBytesSet,
             Self::BodyLengthMismatch { .. }
             | Self::BodySizeMismatch { .. }
+            | Self::EventTooLong { .. }
             | Self::ErrorReplyWithBody { .. }
-            | Self::ResultsOutOfOrder { .. } => Status::BodySizeMismatch,
+            | Self::ResultsOutOfOrder { .. }
+            | Self::ResultIndexOutOfRange { .. } => Status::BodySizeMismatch,
+            Self::BodyTooLarge { .. } => Status::FrameTooLarge,
             Self::TooManyEvents { .. } => Status::TooManyEvents,
             Self::BodyChecksumMismatch { .. } => Status::BodyChecksumMismatch,
         }

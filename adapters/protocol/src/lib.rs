@@ -8,6 +8,7 @@
 //! - `operation`: what a request asks for, and its record sizes and counts.
 //! - `status`: the status of a reply, and which statuses close the connection.
 //! - `request`, `reply`: the bodies, `encode_*` and `decode_*`.
+//! - `event_entries`: the length-prefixed JSON events of a `post_events` request.
 //! - `error`: why a frame is refused, and the status that answers it.
 //!
 //! Reading a frame: read `HEADER_SIZE` bytes, `Header::decode` them (on error,
@@ -15,6 +16,7 @@
 //! read `body_len` more bytes, then `decode_request` or `decode_reply`.
 
 mod error;
+mod event_entries;
 mod frame;
 pub mod header;
 pub mod operation;
@@ -27,7 +29,7 @@ pub use header::{
     BODY_MAX, FRAME_MAX, FrameKind, HEADER_SIZE, Header, HeaderError, HeaderIdentity, MAGIC,
     PROTOCOL_VERSION, checksum,
 };
-pub use operation::{Operation, TOKEN_MAX};
-pub use reply::{Reply, decode_reply, encode_error_reply, encode_reply};
+pub use operation::{EVENT_JSON_MAX, EVENT_LENGTH_SIZE, Operation, TOKEN_MAX};
+pub use reply::{EventCode, Reply, decode_reply, encode_error_reply, encode_reply};
 pub use request::{Request, decode_request, encode_request};
 pub use status::Status;

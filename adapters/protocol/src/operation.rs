@@ -8,10 +8,16 @@ pub const TOKEN_MAX: usize = 256;
 
 /// An id in a lookup body: a little-endian u128.
 pub const ID_SIZE: usize = 16;
-/// One failed event in a `create_*` reply: `index u32, result u32`.
+/// One failed event in a `create_*` or `post_events` reply: `index u32, result u32`.
 pub const EVENT_RESULT_SIZE: usize = 8;
 
-/// The operation byte of a frame. 9 is reserved for `post_events` and unknown today.
+/// The longest event of a `post_events` request, in bytes of JSON: the longest line `ledger post`
+/// reads, so that any line it accepts fits in one event.
+pub const EVENT_JSON_MAX: usize = 64 * 1024;
+/// The length prefix of each `post_events` entry: a little-endian u32.
+pub const EVENT_LENGTH_SIZE: usize = 4;
+
+/// The operation byte of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Operation {
@@ -25,10 +31,12 @@ pub enum Operation {
     GetAccountBalances = 6,
     QueryAccounts = 7,
     QueryTransfers = 8,
+    /// Standard ledger events as JSON (`docs/events.md`), each length-prefixed.
+    PostEvents = 9,
 }
 
 impl Operation {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Hello,
         Self::CreateAccounts,
         Self::CreateTransfers,
@@ -38,6 +46,7 @@ impl Operation {
         Self::GetAccountBalances,
         Self::QueryAccounts,
         Self::QueryTransfers,
+        Self::PostEvents,
     ];
 
     #[must_use]
@@ -52,6 +61,7 @@ impl Operation {
             6 => Some(Self::GetAccountBalances),
             7 => Some(Self::QueryAccounts),
             8 => Some(Self::QueryTransfers),
+            9 => Some(Self::PostEvents),
             _ => None,
         }
     }
@@ -75,20 +85,24 @@ impl Operation {
             Self::GetAccountBalances => "get_account_balances",
             Self::QueryAccounts => "query_accounts",
             Self::QueryTransfers => "query_transfers",
+            Self::PostEvents => "post_events",
         }
     }
 
-    /// Bytes of one record in a request body (a `hello` token counts one event per byte).
+    /// Bytes of one record in a request body (a `hello` token counts one event per byte), or
+    /// `None` for `post_events`, whose events are length-prefixed JSON of any size up to
+    /// `EVENT_JSON_MAX`.
     #[must_use]
-    pub const fn request_event_size(self) -> usize {
-        match self {
+    pub const fn request_event_size(self) -> Option<usize> {
+        Some(match self {
             Self::Hello => 1,
             Self::CreateAccounts => ACCOUNT_SIZE,
             Self::CreateTransfers => TRANSFER_SIZE,
             Self::LookupAccounts | Self::LookupTransfers => ID_SIZE,
             Self::GetAccountTransfers | Self::GetAccountBalances => ACCOUNT_FILTER_SIZE,
             Self::QueryAccounts | Self::QueryTransfers => QUERY_FILTER_SIZE,
-        }
+            Self::PostEvents => return None,
+        })
     }
 
     /// Bytes of one record in a successful reply body (0 for `hello`, whose reply is empty).
@@ -96,7 +110,7 @@ impl Operation {
     pub const fn reply_event_size(self) -> usize {
         match self {
             Self::Hello => 0,
-            Self::CreateAccounts | Self::CreateTransfers => EVENT_RESULT_SIZE,
+            Self::CreateAccounts | Self::CreateTransfers | Self::PostEvents => EVENT_RESULT_SIZE,
             Self::LookupAccounts | Self::QueryAccounts => ACCOUNT_SIZE,
             Self::LookupTransfers | Self::GetAccountTransfers | Self::QueryTransfers => TRANSFER_SIZE,
             Self::GetAccountBalances => ACCOUNT_BALANCE_SIZE,
@@ -118,9 +132,11 @@ impl Operation {
     pub const fn request_events_max(self) -> usize {
         match self {
             Self::Hello => TOKEN_MAX,
-            Self::CreateAccounts | Self::CreateTransfers | Self::LookupAccounts | Self::LookupTransfers => {
-                BATCH_EVENTS_MAX
-            }
+            Self::CreateAccounts
+            | Self::CreateTransfers
+            | Self::LookupAccounts
+            | Self::LookupTransfers
+            | Self::PostEvents => BATCH_EVENTS_MAX,
             Self::GetAccountTransfers
             | Self::GetAccountBalances
             | Self::QueryAccounts
@@ -155,9 +171,9 @@ mod tests {
             assert_eq!(usize::from(operation.code()), byte);
             assert_eq!(Operation::from_u8(operation.code()), Some(*operation));
         }
-        // 9 is reserved for `post_events`.
-        assert_eq!(Operation::from_u8(9), None);
+        assert_eq!(Operation::from_u8(10), None);
         assert_eq!(Operation::from_u8(255), None);
+        assert_eq!(Operation::PostEvents.name(), "post_events");
         assert_eq!(Operation::CreateTransfers.name(), "create_transfers");
         assert_eq!(Operation::QueryAccounts.to_string(), "query_accounts");
     }
@@ -165,11 +181,16 @@ mod tests {
     #[test]
     fn every_full_request_and_reply_fits_in_a_frame() {
         for operation in Operation::ALL {
-            let request = operation.request_events_max() * operation.request_event_size();
+            // A full batch of `post_events` may not fit (the client splits by bytes too), but
+            // its largest single event must, and so must a batch of its smallest events.
+            let request = operation
+                .request_event_size()
+                .map_or(EVENT_LENGTH_SIZE + EVENT_JSON_MAX, |size| operation.request_events_max() * size);
             let reply = operation.reply_events_max() * operation.reply_event_size();
             assert!(request <= BODY_MAX, "{operation}: {request}");
             assert!(reply <= BODY_MAX, "{operation}: {reply}");
         }
+        assert!(Operation::PostEvents.request_events_max() * EVENT_LENGTH_SIZE <= BODY_MAX);
         assert_eq!(Operation::CreateTransfers.request_events_max() * TRANSFER_SIZE, BODY_MAX);
     }
 }

@@ -12,6 +12,9 @@
 //! lookup_transfers, get_account_transfers,    transfers × 128
 //! query_transfers
 //! get_account_balances                        AccountBalance × 128
+//! post_events                                 one 8-byte entry per event not `ok`, in request
+//!                                             order: index u32, code u32 (an event outcome
+//!                                             code, docs/events.md; not checked here)
 //! ```
 //!
 //! A reply with any other status has an empty body. `event_count` is the number of records.
@@ -43,6 +46,19 @@ pub enum Reply {
     Transfers(Vec<Transfer>),
     /// `get_account_balances`.
     Balances(Vec<AccountBalance>),
+    /// The events whose outcome is not `ok` (code 0); an empty list means every event was posted.
+    PostEvents(Vec<EventCode>),
+}
+
+/// The outcome of one event of a `post_events` request, as its raw code. The codec checks only
+/// the order and range of the indexes; the codes' meanings belong to `ledger-events`
+/// (`EventOutcome::from_code`), so that a newer server's codes still reach the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventCode {
+    /// The event's position in the request, from 0.
+    pub index: u32,
+    /// Its outcome code (`docs/events.md`); never 0 from this server, which leaves `ok` out.
+    pub code: u32,
 }
 
 impl Reply {
@@ -59,6 +75,7 @@ impl Reply {
                 Operation::LookupTransfers | Operation::GetAccountTransfers | Operation::QueryTransfers
             ),
             Self::Balances(_) => operation == Operation::GetAccountBalances,
+            Self::PostEvents(_) => operation == Operation::PostEvents,
         }
     }
 
@@ -72,6 +89,7 @@ impl Reply {
             Self::Accounts(accounts) => accounts.len(),
             Self::Transfers(transfers) => transfers.len(),
             Self::Balances(balances) => balances.len(),
+            Self::PostEvents(codes) => codes.len(),
         }
     }
 
@@ -87,6 +105,7 @@ impl Reply {
                 Self::Transfers(Vec::new())
             }
             Operation::GetAccountBalances => Self::Balances(Vec::new()),
+            Operation::PostEvents => Self::PostEvents(Vec::new()),
         }
     }
 }
@@ -127,6 +146,11 @@ pub fn encode_reply(request_id: u64, operation: Operation, reply: &Reply, out: &
                 out.extend_from_slice(&balance.to_bytes());
             }
         }
+        Reply::PostEvents(codes) => {
+            for code in codes {
+                append_event_result(out, code.index, code.code);
+            }
+        }
     });
 }
 
@@ -142,7 +166,8 @@ pub fn encode_error_reply(request_id: u64, operation: u8, status: Status, out: &
 /// `Err` for a frame this side cannot trust or understand. Checked in order: the frame is a reply,
 /// its version, the body slice length; then for an error status that the status is known and the
 /// body empty; for `ok`: the operation, the event count limit, the body size, the body checksum,
-/// and (for `create_*`) known result codes with strictly increasing indexes.
+/// and (for `create_*`) known result codes with strictly increasing indexes, (for
+/// `post_events`) strictly increasing indexes below `BATCH_EVENTS_MAX`.
 pub fn decode_reply(header: &Header, body: &[u8]) -> Result<Result<Reply, Status>, FrameError> {
     if header.kind != FrameKind::Reply {
         return Err(FrameError::InvalidKind { expected: FrameKind::Reply, found: header.kind });
@@ -186,6 +211,7 @@ pub fn decode_reply(header: &Header, body: &[u8]) -> Result<Result<Reply, Status
         Operation::GetAccountBalances => {
             Reply::Balances(decode_records::<ACCOUNT_BALANCE_SIZE, _>(body, AccountBalance::from_bytes))
         }
+        Operation::PostEvents => Reply::PostEvents(decode_event_codes(body)?),
     }))
 }
 
@@ -223,6 +249,26 @@ fn decode_event_results<R>(
         previous = Some(index);
     }
     Ok(results)
+}
+
+/// The entries of a `post_events` reply: any code, indexes strictly increasing and within a batch.
+fn decode_event_codes(body: &[u8]) -> Result<Vec<EventCode>, FrameError> {
+    let (entries, rest) = body.as_chunks::<EVENT_RESULT_SIZE>();
+    debug_assert!(rest.is_empty(), "check_body admits whole entries only");
+    let mut codes = Vec::with_capacity(entries.len());
+    let mut previous: Option<u32> = None;
+    for entry in entries {
+        let (index, code) = split_event_result(entry);
+        if let Some(previous) = previous.filter(|&previous| index <= previous) {
+            return Err(FrameError::ResultsOutOfOrder { index, previous });
+        }
+        if index as usize >= BATCH_EVENTS_MAX {
+            return Err(FrameError::ResultIndexOutOfRange { index, events_max: BATCH_EVENTS_MAX });
+        }
+        codes.push(EventCode { index, code });
+        previous = Some(index);
+    }
+    Ok(codes)
 }
 
 fn split_event_result(entry: &[u8; EVENT_RESULT_SIZE]) -> (u32, u32) {
@@ -293,6 +339,15 @@ mod tests {
             (Operation::GetAccountTransfers, Reply::Transfers(vec![transfer, transfer, transfer])),
             (Operation::QueryTransfers, Reply::Transfers(vec![transfer])),
             (Operation::GetAccountBalances, Reply::Balances(vec![balance])),
+            (
+                Operation::PostEvents,
+                Reply::PostEvents(vec![
+                    EventCode { index: 0, code: 1 },
+                    EventCode { index: 7, code: 1054 },
+                    EventCode { index: 8188, code: u32::MAX },
+                ]),
+            ),
+            (Operation::PostEvents, Reply::PostEvents(Vec::new())),
         ]
     }
 
@@ -427,6 +482,35 @@ mod tests {
     }
 
     #[test]
+    fn post_events_codes_are_raw_but_their_indexes_are_checked() {
+        let mut body = Vec::new();
+        append_event_result(&mut body, 2, 1054);
+        append_event_result(&mut body, 3, 99_999);
+        let mut frame = Vec::new();
+        let reply =
+            Reply::PostEvents(vec![EventCode { index: 2, code: 1054 }, EventCode { index: 3, code: 99_999 }]);
+        encode_reply(1, Operation::PostEvents, &reply, &mut frame);
+        assert_eq!(&frame[HEADER_SIZE..], body, "index then code, like create results");
+
+        for (first, second) in [(3, 3), (3, 2)] {
+            let mut body = Vec::new();
+            append_event_result(&mut body, first, 1);
+            append_event_result(&mut body, second, 1);
+            let header = reply_frame(Operation::PostEvents.code(), 0, 2, &body);
+            assert_eq!(
+                decode_reply(&header, &body),
+                Err(FrameError::ResultsOutOfOrder { index: second, previous: first })
+            );
+        }
+        let mut body = Vec::new();
+        append_event_result(&mut body, 8189, 1);
+        let header = reply_frame(Operation::PostEvents.code(), 0, 1, &body);
+        let error = decode_reply(&header, &body).expect_err("no request holds event 8189");
+        assert_eq!(error, FrameError::ResultIndexOutOfRange { index: 8189, events_max: 8189 });
+        assert_eq!(error.status(), Status::BodySizeMismatch);
+    }
+
+    #[test]
     fn reply_bodies_are_checked_like_request_bodies() {
         let body = [0_u8; 128];
         let header = reply_frame(Operation::LookupAccounts.code(), 0, 2, &body);
@@ -435,8 +519,8 @@ mod tests {
         assert!(matches!(decode_reply(&header, &[]), Err(FrameError::TooManyEvents { .. })));
         let header = reply_frame(Operation::Hello.code(), 0, 0, &[0]);
         assert!(matches!(decode_reply(&header, &[0]), Err(FrameError::BodySizeMismatch { .. })));
-        let header = reply_frame(9, 0, 0, &[]);
-        assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnknownOperation { found: 9 }));
+        let header = reply_frame(10, 0, 0, &[]);
+        assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnknownOperation { found: 10 }));
         let header = Header { version: 2, ..reply_frame(1, 0, 0, &[]) };
         assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnsupportedVersion { found: 2 }));
         let header = reply_frame(Operation::LookupAccounts.code(), 0, 1, &body);

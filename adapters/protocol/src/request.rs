@@ -13,20 +13,28 @@
 //! get_account_balances   1 × 128  AccountFilter      exactly 1
 //! query_accounts         1 × 64   QueryFilter        exactly 1
 //! query_transfers        1 × 64   QueryFilter        exactly 1
+//! post_events            N × (u32 len, len bytes     N <= BATCH_EVENTS_MAX, may be 0
+//!                        of JSON), see event_entries
 //! ```
 
 use ledger_core::query::{ACCOUNT_FILTER_SIZE, AccountFilter, QUERY_FILTER_SIZE, QueryFilter};
 use ledger_core::{ACCOUNT_SIZE, Account, TRANSFER_SIZE, Transfer};
 
 use crate::error::FrameError;
-use crate::frame::{FrameFields, append_frame, append_records, check_body, decode_records};
+use crate::event_entries;
+use crate::frame::{
+    FrameFields, append_frame, append_records, check_body, check_body_checksum, check_body_len,
+    decode_records,
+};
 use crate::header::{FrameKind, Header, PROTOCOL_VERSION};
 use crate::operation::{ID_SIZE, Operation};
 
 /// A request, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
-    Hello { token: Vec<u8> },
+    Hello {
+        token: Vec<u8>,
+    },
     CreateAccounts(Vec<Account>),
     CreateTransfers(Vec<Transfer>),
     LookupAccounts(Vec<u128>),
@@ -35,6 +43,8 @@ pub enum Request {
     GetAccountBalances(AccountFilter),
     QueryAccounts(QueryFilter),
     QueryTransfers(QueryFilter),
+    /// Standard ledger events, each the bytes of one JSON object (`docs/events.md`), unparsed.
+    PostEvents(Vec<Vec<u8>>),
 }
 
 impl Request {
@@ -50,6 +60,7 @@ impl Request {
             Self::GetAccountBalances(_) => Operation::GetAccountBalances,
             Self::QueryAccounts(_) => Operation::QueryAccounts,
             Self::QueryTransfers(_) => Operation::QueryTransfers,
+            Self::PostEvents(_) => Operation::PostEvents,
         }
     }
 
@@ -61,6 +72,7 @@ impl Request {
             Self::CreateAccounts(accounts) => accounts.len(),
             Self::CreateTransfers(transfers) => transfers.len(),
             Self::LookupAccounts(ids) | Self::LookupTransfers(ids) => ids.len(),
+            Self::PostEvents(events) => events.len(),
             Self::GetAccountTransfers(_)
             | Self::GetAccountBalances(_)
             | Self::QueryAccounts(_)
@@ -71,12 +83,21 @@ impl Request {
     /// Bytes of the encoded body.
     #[must_use]
     pub fn body_len(&self) -> usize {
-        self.event_count() * self.operation().request_event_size()
+        if let Self::PostEvents(events) = self {
+            return event_entries::body_len(events);
+        }
+        let event_size = self
+            .operation()
+            .request_event_size()
+            .expect("every operation but post_events has fixed-size records");
+        self.event_count() * event_size
     }
 
     /// Whether the server would accept the request's size: at most `BATCH_EVENTS_MAX` records
-    /// (`TOKEN_MAX` bytes for a token). `encode_request` encodes larger requests faithfully, and
-    /// the server refuses them; a client checks here first to fail without a round trip.
+    /// (`TOKEN_MAX` bytes for a token); for `post_events` also each event at most
+    /// `EVENT_JSON_MAX` bytes and the body at most `BODY_MAX`. `encode_request` encodes larger
+    /// requests faithfully, and the server refuses them; a client checks here first to fail
+    /// without a round trip.
     pub fn check_limits(&self) -> Result<(), FrameError> {
         let operation = self.operation();
         let events_max = operation.request_events_max();
@@ -88,6 +109,9 @@ impl Request {
                 events_max,
             });
         }
+        if let Self::PostEvents(events) = self {
+            event_entries::check_limits(events)?;
+        }
         Ok(())
     }
 }
@@ -95,8 +119,8 @@ impl Request {
 /// Appends a request frame (header and body) to `out`.
 ///
 /// # Panics
-/// Only if the body exceeds 4 GiB (33 million records), which no valid request approaches; see
-/// `Request::check_limits`.
+/// Only if the body exceeds 4 GiB (33 million records, or a 4 GiB event), which no valid request
+/// approaches; see `Request::check_limits`.
 pub fn encode_request(request_id: u64, request: &Request, out: &mut Vec<u8>) {
     let fields = FrameFields {
         kind: FrameKind::Request,
@@ -120,6 +144,7 @@ pub fn encode_request(request_id: u64, request: &Request, out: &mut Vec<u8>) {
         Request::QueryAccounts(filter) | Request::QueryTransfers(filter) => {
             out.extend_from_slice(&filter.to_bytes());
         }
+        Request::PostEvents(events) => event_entries::append(out, events),
     });
 }
 
@@ -127,6 +152,10 @@ pub fn encode_request(request_id: u64, request: &Request, out: &mut Vec<u8>) {
 /// operation, a zero status, the body slice length, the event count limit, the body size against
 /// the event count, the body checksum. Records are not validated semantically: that is the
 /// engine's job, which answers with result codes.
+///
+/// `post_events` bodies are checked in another order: the body slice length, the event count
+/// limit, the body checksum, and only then the entries (each at most `EVENT_JSON_MAX`, together
+/// filling the body), because their lengths are read from the body, not the header.
 pub fn decode_request(header: &Header, body: &[u8]) -> Result<Request, FrameError> {
     if header.kind != FrameKind::Request {
         return Err(FrameError::InvalidKind { expected: FrameKind::Request, found: header.kind });
@@ -139,11 +168,14 @@ pub fn decode_request(header: &Header, body: &[u8]) -> Result<Request, FrameErro
     if header.status != 0 {
         return Err(FrameError::StatusInRequest { found: header.status });
     }
+    let Some(event_size) = operation.request_event_size() else {
+        return decode_post_events(header, body);
+    };
     check_body(
         header,
         body,
         operation,
-        operation.request_event_size(),
+        event_size,
         operation.request_events_max(),
         operation.is_single_record(),
     )?;
@@ -163,7 +195,20 @@ pub fn decode_request(header: &Header, body: &[u8]) -> Result<Request, FrameErro
         Operation::GetAccountBalances => Request::GetAccountBalances(decode_account_filter(body, operation)?),
         Operation::QueryAccounts => Request::QueryAccounts(decode_query_filter(body, operation)?),
         Operation::QueryTransfers => Request::QueryTransfers(decode_query_filter(body, operation)?),
+        // Its body has no fixed event size: decoded above.
+        Operation::PostEvents => return decode_post_events(header, body),
     })
+}
+
+fn decode_post_events(header: &Header, body: &[u8]) -> Result<Request, FrameError> {
+    let operation = Operation::PostEvents;
+    check_body_len(header, body)?;
+    let events_max = operation.request_events_max();
+    if header.event_count as usize > events_max {
+        return Err(FrameError::TooManyEvents { operation, event_count: header.event_count, events_max });
+    }
+    check_body_checksum(header, body)?;
+    event_entries::decode(header, body).map(Request::PostEvents)
 }
 
 fn decode_ids(body: &[u8]) -> Vec<u128> {
@@ -233,6 +278,12 @@ mod tests {
             }),
             Request::QueryAccounts(QueryFilter { ledger: 156, limit: 10, ..QueryFilter::default() }),
             Request::QueryTransfers(QueryFilter { code: 1, limit: 8189, ..QueryFilter::default() }),
+            Request::PostEvents(vec![
+                br#"{"type":"event","event_id":"E9","event_type":"reversal","reverses":"E1"}"#.to_vec(),
+                Vec::new(),
+                "{\"event_id\":\"借\"}".as_bytes().to_vec(),
+            ]),
+            Request::PostEvents(Vec::new()),
         ]
     }
 
@@ -321,7 +372,7 @@ mod tests {
     #[test]
     fn an_unknown_operation_is_unknown_operation() {
         let frame = encode(&Request::LookupAccounts(vec![1]));
-        for operation in [9_u8, 200] {
+        for operation in [10_u8, 200] {
             let (header, body) = with_header(&frame, |h| h.operation = operation);
             let (error, status) = refusal(&header, &body);
             assert_eq!(error, FrameError::UnknownOperation { found: operation });
@@ -440,10 +491,67 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupted_post_events_body_is_a_checksum_mismatch_not_a_size_mismatch() {
+        // The entry lengths are read from the body, so the checksum is checked before them: a
+        // damaged length is damage in transit, not a client's bug.
+        let frame = encode(&Request::PostEvents(vec![b"{}".to_vec(), b"{}".to_vec()]));
+        let (header, body) = split(&frame);
+        let mut body = body.to_vec();
+        body[0] = 200;
+        let (error, status) = refusal(&header, &body);
+        assert!(matches!(error, FrameError::BodyChecksumMismatch { .. }), "{error:?}");
+        assert_eq!(status, Status::BodyChecksumMismatch);
+    }
+
+    #[test]
+    fn post_events_entries_that_do_not_fill_the_body_are_body_size_mismatch() {
+        let frame = encode(&Request::PostEvents(vec![b"{}".to_vec(), b"{}".to_vec()]));
+        for event_count in [1, 3] {
+            let (header, body) = with_header(&frame, |h| h.event_count = event_count);
+            let (error, status) = refusal(&header, &body);
+            assert_eq!(
+                error,
+                FrameError::BodySizeMismatch { operation: Operation::PostEvents, event_count, body_len: 12 }
+            );
+            assert_eq!(status, Status::BodySizeMismatch);
+        }
+    }
+
+    #[test]
+    fn post_events_limits_are_the_batch_and_the_event_size() {
+        let over = Request::PostEvents(vec![b"{}".to_vec(); BATCH_EVENTS_MAX + 1]);
+        let expected = FrameError::TooManyEvents {
+            operation: Operation::PostEvents,
+            event_count: 8190,
+            events_max: BATCH_EVENTS_MAX,
+        };
+        assert_eq!(over.check_limits(), Err(expected));
+        let frame = encode(&over);
+        let (header, body) = split(&frame);
+        assert_eq!(refusal(&header, body), (expected, Status::TooManyEvents));
+
+        let too_long = Request::PostEvents(vec![vec![b' '; crate::EVENT_JSON_MAX + 1]]);
+        let frame = encode(&too_long);
+        let (header, body) = split(&frame);
+        let (error, status) = refusal(&header, body);
+        assert_eq!(error, FrameError::EventTooLong { index: 0, len: 65_537, max: 65_536 });
+        assert_eq!((status, too_long.check_limits()), (Status::BodySizeMismatch, Err(error)));
+
+        let full = Request::PostEvents(vec![b"{}".to_vec(); BATCH_EVENTS_MAX]);
+        assert_eq!(full.check_limits(), Ok(()));
+        assert_eq!(full.body_len(), BATCH_EVENTS_MAX * 6);
+    }
+
+    #[test]
     fn records_are_passed_through_without_semantic_checks() {
         // Reserved bits, zero ids and set timestamps are the engine's to refuse with result codes.
         let odd = Transfer { id: 0, timestamp: 9, flags: TransferFlags(0xffff), ..Transfer::default() };
         let request = Request::CreateTransfers(vec![odd]);
+        let frame = encode(&request);
+        let (header, body) = split(&frame);
+        assert_eq!(decode_request(&header, body), Ok(request));
+        // Events are not parsed: not JSON, not UTF-8, empty, all are the server's to answer.
+        let request = Request::PostEvents(vec![b"not json".to_vec(), vec![0xff, 0xfe], Vec::new()]);
         let frame = encode(&request);
         let (header, body) = split(&frame);
         assert_eq!(decode_request(&header, body), Ok(request));

@@ -24,6 +24,11 @@ fn requests() -> Vec<Request> {
         Request::LookupAccounts(vec![1, 2]),
         Request::QueryTransfers(QueryFilter { ledger: 156, limit: 10, ..QueryFilter::default() }),
         Request::Hello { token: b"token".to_vec() },
+        Request::PostEvents(vec![
+            br#"{"type":"event","event_id":"E9","event_type":"reversal","reverses":"E1","ledger":156}"#
+                .to_vec(),
+            br#"{"type":"event","event_id":"E10"}"#.to_vec(),
+        ]),
     ]
 }
 

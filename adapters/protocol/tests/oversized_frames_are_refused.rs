@@ -4,7 +4,7 @@
 
 use ledger_core::BATCH_EVENTS_MAX;
 use ledger_protocol::{
-    BODY_MAX, FRAME_MAX, FrameError, FrameKind, HEADER_SIZE, Header, HeaderError, Operation,
+    BODY_MAX, EVENT_JSON_MAX, FRAME_MAX, FrameError, FrameKind, HEADER_SIZE, Header, HeaderError, Operation,
     PROTOCOL_VERSION, Request, Status, decode_request, encode_request,
 };
 
@@ -44,7 +44,10 @@ fn a_body_beyond_body_max_is_frame_too_large_and_closes_the_connection() {
 fn more_records_than_a_batch_are_too_many_events_and_keep_the_connection() {
     // 8190 accounts or transfers do not fit in a frame at all (the case above); 8190 ids do.
     let ids = vec![1_u128; BATCH_EVENTS_MAX + 1];
-    for request in [Request::LookupAccounts(ids.clone()), Request::LookupTransfers(ids)] {
+    let events = vec![b"{}".to_vec(); BATCH_EVENTS_MAX + 1];
+    for request in
+        [Request::LookupAccounts(ids.clone()), Request::LookupTransfers(ids), Request::PostEvents(events)]
+    {
         let mut frame = Vec::new();
         encode_request(5, &request, &mut frame);
         let (header, body) = frame.split_first_chunk::<HEADER_SIZE>().expect("a header");
@@ -65,4 +68,38 @@ fn a_token_beyond_token_max_is_too_many_events() {
     let error = decode_request(&Header::decode(header).expect("small"), body).expect_err("too long");
     assert_eq!(error.status(), Status::TooManyEvents);
     assert_eq!(request.check_limits(), Err(error));
+}
+
+#[test]
+fn an_event_beyond_event_json_max_is_body_size_mismatch_and_keeps_the_connection() {
+    let at_max = Request::PostEvents(vec![b"{}".to_vec(), vec![b' '; EVENT_JSON_MAX]]);
+    let over = Request::PostEvents(vec![b"{}".to_vec(), vec![b' '; EVENT_JSON_MAX + 1]]);
+    for (request, accepted) in [(at_max, true), (over, false)] {
+        let mut frame = Vec::new();
+        encode_request(5, &request, &mut frame);
+        let (header, body) = frame.split_first_chunk::<HEADER_SIZE>().expect("a header");
+        let decoded = decode_request(&Header::decode(header).expect("fits BODY_MAX"), body);
+        if accepted {
+            assert_eq!(decoded, Ok(request));
+            continue;
+        }
+        let error = decoded.expect_err("too long");
+        assert_eq!(
+            error,
+            FrameError::EventTooLong { index: 1, len: EVENT_JSON_MAX + 1, max: EVENT_JSON_MAX }
+        );
+        assert_eq!(error.status(), Status::BodySizeMismatch);
+        assert!(!error.status().closes_connection());
+        assert_eq!(request.check_limits(), Err(error), "a client finds out before sending");
+    }
+}
+
+#[test]
+fn events_that_fit_one_by_one_but_not_together_fail_the_limits_before_sending() {
+    // 16 events of the largest size need more than BODY_MAX: the server would refuse the frame
+    // from its header (frame_too_large, and close), so a client must split them.
+    let request = Request::PostEvents(vec![vec![b' '; EVENT_JSON_MAX]; 16]);
+    let error = request.check_limits().expect_err("too large together");
+    assert!(matches!(error, FrameError::BodyTooLarge { body_len, .. } if body_len > BODY_MAX), "{error:?}");
+    assert_eq!(error.status(), Status::FrameTooLarge);
 }

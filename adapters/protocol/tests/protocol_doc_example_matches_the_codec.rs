@@ -8,8 +8,8 @@
 use ledger_core::result::{CreateTransferResult, EventResult};
 use ledger_core::{Transfer, TransferFlags};
 use ledger_protocol::{
-    FrameKind, HEADER_SIZE, Header, Operation, Reply, Request, Status, decode_reply, decode_request,
-    encode_reply, encode_request,
+    EventCode, FrameKind, HEADER_SIZE, Header, Operation, Reply, Request, Status, decode_reply,
+    decode_request, encode_reply, encode_request,
 };
 
 const DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md"));
@@ -152,4 +152,53 @@ fn the_documented_reply_is_what_the_codec_encodes() {
     let header = Header::decode(header).expect("the documented header is valid");
     assert_eq!(header.request_id, REQUEST_ID);
     assert_eq!(decode_reply(&header, body), Ok(Ok(example_reply())));
+}
+
+/// The `post_events` example: a reversal of event E1 whose original was already reversed.
+const EVENT_REQUEST_ID: u64 = 8;
+const EXAMPLE_EVENT: &str = r#"{"type":"event","event_id":"E9","event_type":"reversal","reverses":"E1","ledger":156,"business_date":"2024-01-05"}"#;
+/// `already_reversed` (`ledger_events::EventOutcome::AlreadyReversed`).
+const ALREADY_REVERSED: u32 = 3;
+
+fn example_event_request() -> Request {
+    Request::PostEvents(vec![EXAMPLE_EVENT.as_bytes().to_vec()])
+}
+
+fn example_event_reply() -> Reply {
+    Reply::PostEvents(vec![EventCode { index: 0, code: ALREADY_REVERSED }])
+}
+
+/// The event's length, then its JSON 16 bytes a line, each line's text as the comment.
+fn event_fields() -> Vec<(usize, String)> {
+    let mut fields = vec![(4, format!("len = {}", EXAMPLE_EVENT.len()))];
+    for chunk in EXAMPLE_EVENT.as_bytes().chunks(16) {
+        fields.push((chunk.len(), std::str::from_utf8(chunk).expect("ASCII").to_owned()));
+    }
+    fields
+}
+
+#[test]
+fn the_documented_post_events_request_is_what_the_codec_encodes() {
+    let mut encoded = Vec::new();
+    encode_request(EVENT_REQUEST_ID, &example_event_request(), &mut encoded);
+    assert_matches_doc("post_events request", &encoded, &layout(&encoded, &event_fields()));
+
+    let documented = doc_example("post_events request");
+    let (header, body) = documented.split_first_chunk::<HEADER_SIZE>().expect("a header");
+    let header = Header::decode(header).expect("the documented header is valid");
+    assert_eq!(header.operation, Operation::PostEvents.code());
+    assert_eq!(decode_request(&header, body), Ok(example_event_request()));
+}
+
+#[test]
+fn the_documented_post_events_reply_is_what_the_codec_encodes() {
+    let mut encoded = Vec::new();
+    encode_reply(EVENT_REQUEST_ID, Operation::PostEvents, &example_event_reply(), &mut encoded);
+    let body = [(4, "index = 0".to_string()), (4, "code = 3 (already_reversed)".to_string())];
+    assert_matches_doc("post_events reply", &encoded, &layout(&encoded, &body));
+
+    let documented = doc_example("post_events reply");
+    let (header, body) = documented.split_first_chunk::<HEADER_SIZE>().expect("a header");
+    let header = Header::decode(header).expect("the documented header is valid");
+    assert_eq!(decode_reply(&header, body), Ok(Ok(example_event_reply())));
 }

@@ -3,10 +3,10 @@
 
 use ledger_core::query::{AccountBalance, AccountFilter, AccountFilterFlags, QueryFilter, QueryFilterFlags};
 use ledger_core::result::{CreateAccountResult, CreateTransferResult, EventResult};
-use ledger_core::{Account, AccountFlags, Transfer, TransferFlags};
+use ledger_core::{Account, AccountFlags, BATCH_EVENTS_MAX, Transfer, TransferFlags};
 use ledger_protocol::{
-    FrameKind, HEADER_SIZE, Header, Operation, PROTOCOL_VERSION, Reply, Request, Status, decode_reply,
-    decode_request, encode_error_reply, encode_reply, encode_request,
+    EventCode, FrameKind, HEADER_SIZE, Header, Operation, PROTOCOL_VERSION, Reply, Request, Status,
+    decode_reply, decode_request, encode_error_reply, encode_reply, encode_request,
 };
 use proptest::prelude::*;
 
@@ -111,11 +111,14 @@ fn request() -> impl Strategy<Value = Request> {
         prop::collection::vec(account(), records.clone()).prop_map(Request::CreateAccounts),
         prop::collection::vec(transfer(), records.clone()).prop_map(Request::CreateTransfers),
         prop::collection::vec(any::<u128>(), records.clone()).prop_map(Request::LookupAccounts),
-        prop::collection::vec(any::<u128>(), records).prop_map(Request::LookupTransfers),
+        prop::collection::vec(any::<u128>(), records.clone()).prop_map(Request::LookupTransfers),
         account_filter().prop_map(Request::GetAccountTransfers),
         account_filter().prop_map(Request::GetAccountBalances),
         query_filter().prop_map(Request::QueryAccounts),
         query_filter().prop_map(Request::QueryTransfers),
+        // Any bytes: the codec carries events unparsed.
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..=40), records)
+            .prop_map(Request::PostEvents),
     ]
 }
 
@@ -126,6 +129,13 @@ fn event_results<R: Copy + std::fmt::Debug + 'static>(
     prop::collection::btree_map(any::<u32>(), prop::sample::select(codes), 0..=RECORDS_MAX).prop_map(
         |results| results.into_iter().map(|(index, result)| EventResult { index, result }).collect(),
     )
+}
+
+/// Events not `ok`: distinct indexes within a batch, in increasing order, with any raw code.
+fn event_codes() -> impl Strategy<Value = Vec<EventCode>> {
+    let index_max = u32::try_from(BATCH_EVENTS_MAX).expect("a batch index fits u32");
+    prop::collection::btree_map(0..index_max, any::<u32>(), 0..=RECORDS_MAX)
+        .prop_map(|codes| codes.into_iter().map(|(index, code)| EventCode { index, code }).collect())
 }
 
 fn reply() -> impl Strategy<Value = (Operation, Reply)> {
@@ -150,12 +160,27 @@ fn reply() -> impl Strategy<Value = (Operation, Reply)> {
             .prop_map(|(operation, transfers)| (operation, Reply::Transfers(transfers))),
         prop::collection::vec(balance(), records)
             .prop_map(|balances| (Operation::GetAccountBalances, Reply::Balances(balances))),
+        event_codes().prop_map(|codes| (Operation::PostEvents, Reply::PostEvents(codes))),
     ]
 }
 
 fn split(frame: &[u8]) -> (Header, &[u8]) {
     let (header, body) = frame.split_first_chunk::<HEADER_SIZE>().expect("a whole header");
     (Header::decode(header).expect("a valid header"), body)
+}
+
+/// `event_count` well-formed `post_events` entries cut from `bytes`.
+fn post_events_body(event_count: u32, bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut rest = bytes;
+    for _ in 0..event_count {
+        let (event, after) =
+            rest.split_at(rest.len().min(usize::from(rest.first().copied().unwrap_or(0) % 64)));
+        body.extend_from_slice(&u32::try_from(event.len()).expect("short").to_le_bytes());
+        body.extend_from_slice(event);
+        rest = after;
+    }
+    body
 }
 
 proptest! {
@@ -201,7 +226,7 @@ proptest! {
     fn random_frames_never_panic_and_accepted_ones_are_canonical(
         kind in prop::sample::select(&[FrameKind::Request, FrameKind::Reply][..]),
         version in prop_oneof![4 => Just(PROTOCOL_VERSION), 1 => any::<u16>()],
-        operation in prop_oneof![4 => 0_u8..=8, 1 => any::<u8>()],
+        operation in prop_oneof![4 => 0_u8..=9, 1 => any::<u8>()],
         request_id in any::<u64>(),
         event_count in prop_oneof![4 => 0_u32..=3, 1 => any::<u32>()],
         status in prop_oneof![4 => Just(0_u16), 1 => 0_u16..=16],
@@ -210,13 +235,21 @@ proptest! {
         bytes in prop::collection::vec(prop_oneof![Just(0_u8), any::<u8>()], 0..=520),
     ) {
         // A body that fits the header's event count and operation, or some other length.
-        let event_size = Operation::from_u8(operation).map_or(1, |op| match kind {
+        let event_size = Operation::from_u8(operation).map_or(Some(1), |op| match kind {
             FrameKind::Request => op.request_event_size(),
-            FrameKind::Reply => op.reply_event_size(),
+            FrameKind::Reply => Some(op.reply_event_size()),
         });
-        let fitting = (event_count as usize).saturating_mul(event_size);
-        let body_len = if fitting_body && fitting <= bytes.len() { fitting } else { bytes.len() / 3 };
-        let body = &bytes[..body_len];
+        let body = match event_size {
+            Some(event_size) => {
+                let fitting = (event_count as usize).saturating_mul(event_size);
+                let body_len = if fitting_body && fitting <= bytes.len() { fitting } else { bytes.len() / 3 };
+                bytes[..body_len].to_vec()
+            }
+            // post_events: `event_count` length-prefixed slices of the bytes, or the bytes as they are.
+            None if fitting_body && event_count <= 3 => post_events_body(event_count, &bytes),
+            None => bytes.clone(),
+        };
+        let body = body.as_slice();
         let body_checksum = if good_checksum { crc32c::crc32c(body) } else { crc32c::crc32c(body) ^ 1 };
         let header = Header {
             version,
