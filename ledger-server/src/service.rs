@@ -416,6 +416,12 @@ impl LedgerService {
         self.history_read(move |index, reply| index.query_transfers(filter, reply))
     }
 
+    /// The chart of accounts and entry templates events are posted with.
+    #[must_use]
+    pub fn chart(&self) -> &Chart {
+        &self.chart
+    }
+
     /// The newest durable WAL op.
     #[must_use]
     pub fn durable_op(&self) -> u64 {
