@@ -14,8 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(parsed) = parse_line(line) else { return };
     // The accessors must agree with the variant they read.
     match (&parsed, parsed.kind()) {
-        (PostLine::Account(account), LineKind::Account) => assert_eq!(account.id, parsed.id()),
-        (PostLine::Transfer(transfer), LineKind::Transfer) => assert_eq!(transfer.id, parsed.id()),
+        (PostLine::Account(account), LineKind::Account) => assert_eq!(account.id.to_string(), parsed.id()),
+        (PostLine::Transfer(transfer), LineKind::Transfer) => assert_eq!(transfer.id.to_string(), parsed.id()),
+        (PostLine::Event(event), LineKind::Event) => assert_eq!(event.event_id, parsed.id()),
         (_, kind) => panic!("kind {kind:?} disagrees with the parsed line"),
     }
     let _ = parsed.is_linked();

@@ -13,7 +13,7 @@
 //! 100 + k      an invalid event              k indexes `INVALID_EVENT_NAMES` (the
 //!                                            `EventError::code()` names), e.g. 104 invalid_event_id
 //! 1000 + c     the ledger refused the entry  c is the `CreateTransferResult` code of the
-//!                                            posting that failed, e.g. 1000 + 54 exceeds_debits
+//!                                            posting that failed, e.g. 1000 + 59 = 1059 exceeds_debits
 //! ```
 //!
 //! Nothing is changed by an event whose outcome is not `ok`.

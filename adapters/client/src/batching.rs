@@ -1,4 +1,5 @@
-//! Splitting a caller's events into requests of at most `BATCH_EVENTS_MAX` events.
+//! Splitting a caller's events into requests of at most `BATCH_EVENTS_MAX` events (and, for
+//! `post_events`, at most `BODY_MAX` bytes).
 //!
 //! A linked chain (events with the `linked` flag, up to and including the first event without it)
 //! is applied atomically by the engine only if the whole chain is in one request, so a split may
@@ -52,9 +53,83 @@ pub(crate) fn split_at_chain_boundaries<T>(
     Ok(ranges)
 }
 
+/// Splits events of `sizes[i]` encoded bytes each into consecutive ranges of at most
+/// `batch_events_max` events and `body_max` bytes; an event is never split. Greedy, so each
+/// range is as long as the limits allow. An empty slice gives no ranges.
+///
+/// # Errors
+/// `EventTooLong` when one event alone is larger than `event_max` bytes (its encoded size minus
+/// `overhead`, the length prefix): the server would refuse the whole request for it.
+pub(crate) fn split_by_size(
+    sizes: &[usize],
+    overhead: usize,
+    event_max: usize,
+    batch_events_max: usize,
+    body_max: usize,
+) -> Result<Vec<Range<usize>>, ClientError> {
+    assert!(batch_events_max > 0, "a request must be able to hold one event");
+    assert!(overhead + event_max <= body_max, "a request must be able to hold the largest event");
+    let mut ranges = Vec::new();
+    let mut batch_start = 0;
+    let mut batch_bytes = 0;
+    for (index, &size) in sizes.iter().enumerate() {
+        if size > overhead + event_max {
+            return Err(ClientError::EventTooLong { index, len: size - overhead, max: event_max });
+        }
+        if index - batch_start == batch_events_max || batch_bytes + size > body_max {
+            ranges.push(batch_start..index);
+            batch_start = index;
+            batch_bytes = 0;
+        }
+        batch_bytes += size;
+    }
+    if batch_start < sizes.len() {
+        ranges.push(batch_start..sizes.len());
+    }
+    Ok(ranges)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sized_events_fill_requests_to_the_count_or_the_bytes() {
+        // Limits: 3 events, 10 bytes; event 2 would make 11 bytes, event 5 a fourth event.
+        let sizes = [4, 3, 4, 1, 1, 1, 5];
+        let ranges = split_by_size(&sizes, 0, 10, 3, 10).expect("all fit");
+        assert_eq!(ranges, vec![0..2, 2..5, 5..7]);
+        assert_eq!(split_by_size(&[10, 10], 0, 10, 3, 10).expect("fit alone"), vec![0..1, 1..2]);
+        assert_eq!(split_by_size(&[], 0, 10, 3, 10).expect("empty"), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn a_sized_event_past_the_maximum_is_refused_with_its_position() {
+        match split_by_size(&[5, 12, 14], 4, 9, 3, 20) {
+            Err(ClientError::EventTooLong { index, len, max }) => assert_eq!((index, len, max), (2, 10, 9)),
+            other => panic!("expected EventTooLong, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sized_ranges_cover_every_event_once_within_both_limits() {
+        let sizes: Vec<usize> = (0..2_000).map(|i| 4 + (i * 37) % 300).collect();
+        let (events_max, body_max) = (50, 4_096);
+        let ranges = split_by_size(&sizes, 4, 300, events_max, body_max).expect("all fit");
+        let mut next = 0;
+        for range in &ranges {
+            assert_eq!(range.start, next, "ranges are contiguous");
+            assert!(!range.is_empty() && range.len() <= events_max, "{range:?}");
+            let bytes: usize = sizes[range.clone()].iter().sum();
+            assert!(bytes <= body_max, "{range:?}: {bytes} bytes");
+            // Greedy: the next event would not have fitted.
+            if let Some(&following) = sizes.get(range.end) {
+                assert!(range.len() == events_max || bytes + following > body_max, "{range:?} stopped early");
+            }
+            next = range.end;
+        }
+        assert_eq!(next, sizes.len(), "every event is in a request");
+    }
 
     /// `true` = linked.
     fn split(linked: &[bool], max: usize) -> Result<Vec<Range<usize>>, ClientError> {

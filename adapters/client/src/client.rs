@@ -1,6 +1,6 @@
 //! `Client`: typed calls over one pipelined connection, with batching and safe retry.
 
-use crate::batching::split_at_chain_boundaries;
+use crate::batching::{split_at_chain_boundaries, split_by_size};
 use crate::config::{ClientConfig, MAX_IN_FLIGHT_LIMIT};
 use crate::connection::{Connection, Frame, Lost, OpenError, Pending, open_with_timeout};
 use crate::error::ClientError;
@@ -8,7 +8,10 @@ use ledger_core::{
     Account, AccountBalance, AccountFilter, AccountFlags, BATCH_EVENTS_MAX, CreateAccountResult,
     CreateTransferResult, EventResult, QueryFilter, Transfer, TransferFlags,
 };
-use ledger_protocol::{HEADER_SIZE, Reply, Request, Status, TOKEN_MAX, encode_request};
+use ledger_protocol::{
+    BODY_MAX, EVENT_JSON_MAX, EVENT_LENGTH_SIZE, EventCode, HEADER_SIZE, Reply, Request, Status, TOKEN_MAX,
+    encode_request,
+};
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
@@ -227,6 +230,33 @@ impl Client {
             Reply::Balances(balances) => Some(balances),
             _ => None,
         })
+    }
+
+    /// Posts standard ledger events, each the bytes of one `{"type":"event",...}` JSON object
+    /// (`docs/events.md`). Any number may be given: they go out in requests of at most
+    /// `BATCH_EVENTS_MAX` events and `BODY_MAX` bytes (an event is never split), pipelined on the
+    /// connection, and are retried with the same bytes like creates (events are idempotent by
+    /// `event_id`: a retry of a posted event answers `exists`, code 1).
+    ///
+    /// Returns the events whose outcome is not `ok`, as `(index into events, raw code)`, in index
+    /// order; an empty vector means every event was posted. The codes are
+    /// `ledger_events::EventOutcome` codes, passed through unchecked so that a newer server's
+    /// codes still arrive. The events are not parsed here: the server answers a malformed one
+    /// with its code.
+    ///
+    /// # Errors
+    /// `EventTooLong` before anything is sent; otherwise any `ClientError`, in which case some
+    /// requests of the call may have been applied (`ClientError::outcome_unknown`).
+    pub async fn post_events(&self, events: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError> {
+        let sizes: Vec<usize> = events.iter().map(|event| EVENT_LENGTH_SIZE + event.len()).collect();
+        let ranges = split_by_size(&sizes, EVENT_LENGTH_SIZE, EVENT_JSON_MAX, BATCH_EVENTS_MAX, BODY_MAX)?;
+        let requests = ranges.iter().map(|r| Request::PostEvents(events[r.clone()].to_vec()));
+        let replies = self.call(requests).await?;
+        rebase_results(&ranges, replies, |reply| match reply {
+            Reply::PostEvents(codes) => Some(codes),
+            _ => None,
+        })
+        .map_err(|e| e.unwrap_or(ClientError::UnexpectedReply { operation: "post_events" }))
     }
 
     /// The accounts matching `filter` (at most `filter.limit`).
@@ -456,24 +486,48 @@ impl Client {
     }
 }
 
-/// Joins the per-request create results into one list indexed by the caller's events.
-/// `Err(None)` means a reply of the wrong kind.
-fn rebase_results<R>(
+/// A per-event answer that names its event by its index in the request.
+trait IndexedResult {
+    fn index(&self) -> u32;
+    fn with_index(self, index: u32) -> Self;
+}
+
+impl<R> IndexedResult for EventResult<R> {
+    fn index(&self) -> u32 {
+        self.index
+    }
+    fn with_index(self, index: u32) -> Self {
+        Self { index, ..self }
+    }
+}
+
+impl IndexedResult for EventCode {
+    fn index(&self) -> u32 {
+        self.index
+    }
+    fn with_index(self, index: u32) -> Self {
+        Self { index, ..self }
+    }
+}
+
+/// Joins the per-request results (create results, event codes) into one list indexed by the
+/// caller's events. `Err(None)` means a reply of the wrong kind.
+fn rebase_results<T: IndexedResult>(
     ranges: &[Range<usize>],
     replies: Vec<Reply>,
-    results_of: impl Fn(Reply) -> Option<Vec<EventResult<R>>>,
-) -> Result<Vec<EventResult<R>>, Option<ClientError>> {
+    results_of: impl Fn(Reply) -> Option<Vec<T>>,
+) -> Result<Vec<T>, Option<ClientError>> {
     let mut all = Vec::new();
     for (range, reply) in ranges.iter().zip(replies) {
         for result in results_of(reply).ok_or(None)? {
             let out_of_range =
-                || Some(ClientError::ResultIndexOutOfRange { index: result.index, events: range.len() });
-            let local = usize::try_from(result.index).map_err(|_| out_of_range())?;
+                || Some(ClientError::ResultIndexOutOfRange { index: result.index(), events: range.len() });
+            let local = usize::try_from(result.index()).map_err(|_| out_of_range())?;
             if local >= range.len() {
                 return Err(out_of_range());
             }
             let index = u32::try_from(range.start + local).map_err(|_| out_of_range())?;
-            all.push(EventResult { index, result: result.result });
+            all.push(result.with_index(index));
         }
     }
     Ok(all)
@@ -541,6 +595,28 @@ mod tests {
         })
         .expect_err("index 2 of a 2-event request");
         assert!(matches!(error, Some(ClientError::ResultIndexOutOfRange { index: 2, events: 2 })));
+    }
+
+    #[test]
+    fn event_codes_are_rebased_like_create_results() {
+        let ranges = [0..2, 2..4];
+        let replies = vec![
+            Reply::PostEvents(vec![EventCode { index: 1, code: 1054 }]),
+            Reply::PostEvents(vec![EventCode { index: 0, code: 1 }, EventCode { index: 1, code: 99_999 }]),
+        ];
+        let rebased = rebase_results(&ranges, replies, |r| match r {
+            Reply::PostEvents(codes) => Some(codes),
+            _ => None,
+        })
+        .expect("indexes are in range");
+        assert_eq!(
+            rebased,
+            vec![
+                EventCode { index: 1, code: 1054 },
+                EventCode { index: 2, code: 1 },
+                EventCode { index: 3, code: 99_999 },
+            ]
+        );
     }
 
     #[test]

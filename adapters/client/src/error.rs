@@ -48,6 +48,10 @@ pub enum ClientError {
     /// atomically. Nothing of the call was sent.
     #[error("the linked chain at event {start} has {len} events; a request holds at most {max}")]
     ChainTooLong { start: usize, len: usize, max: usize },
+    /// One `post_events` event is longer than the protocol allows (`EVENT_JSON_MAX`). Nothing of
+    /// the call was sent.
+    #[error("event {index} has {len} bytes; an event has at most {max}")]
+    EventTooLong { index: usize, len: usize, max: usize },
     /// The auth token is longer than the protocol allows.
     #[error("the auth token has {len} bytes; at most {max} are allowed")]
     TokenTooLong { len: usize, max: usize },

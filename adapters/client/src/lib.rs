@@ -25,11 +25,13 @@
 //!   request frames in order; a reader task matches replies to requests by `request_id`, in
 //!   whatever order the server answers. At most `max_in_flight` requests are in flight at once;
 //!   callers beyond that wait for a slot.
-//! - **Batching.** `create_*` and `lookup_*` take any number of events. The client splits them
+//! - **Batching.** `create_*`, `lookup_*` and `post_events` take any number of events. The client splits them
 //!   into requests of at most `BATCH_EVENTS_MAX`, only between linked chains (a chain longer than
 //!   a request is refused with `ChainTooLong` before anything is sent), sends them pipelined in
 //!   order, and returns the results re-based to the caller's indexes, in order. As in the
-//!   protocol, a create returns only the events that failed.
+//!   protocol, a create returns only the events that failed. `post_events` splits by count and by
+//!   bytes (`BODY_MAX`), never inside an event, and returns the raw outcome codes of the events
+//!   that were not `ok`.
 //! - **Order.** The requests of one call are written in order on one connection, and the server
 //!   applies one connection's requests in the order it reads them. A retry resends the
 //!   unanswered requests in their original order. One exception: if the server refuses a request
@@ -79,4 +81,4 @@ pub use ledger_core::{
     Account, AccountBalance, AccountFilter, AccountFlags, BATCH_EVENTS_MAX, CreateAccountResult,
     CreateTransferResult, EventResult, QueryFilter, Transfer, TransferFlags,
 };
-pub use ledger_protocol::Status;
+pub use ledger_protocol::{EVENT_JSON_MAX, EventCode, Status};

@@ -2,7 +2,8 @@
 //! per input line on stdout, in input order.
 //!
 //! Batching is explicit, so that linked chains do what the input says:
-//! - consecutive lines of one type go into one request, up to `BATCH_EVENTS_MAX` events;
+//! - consecutive lines of one type go into one request, up to `BATCH_EVENTS_MAX` events (and,
+//!   for `{"type":"event",...}` lines, up to `BODY_MAX` bytes of events);
 //! - an empty line, a line of the other type, and a malformed line each end the current request.
 //!   (A malformed line must end it: dropping it from the middle of a chain would join the
 //!   events around it into one chain the author never wrote. Ending the request there leaves
@@ -13,23 +14,30 @@
 //! Requests go out one at a time, each after the previous one is answered, so a later line
 //! always sees the effects of an earlier one (a pending transfer, then its post).
 //!
-//! Output: `{"id":"10","result":"ok"}` (result names as in `docs/result-codes.md`) for each
-//! posted line, `{"line":N,"error":"..."}` (N 1-based) for each line that was not posted; empty
-//! lines print nothing. Exit status: 0 when every line was answered, 1 when the input, output or
+//! Output: `{"id":"10","result":"ok"}` (result names as in `docs/result-codes.md`; for events
+//! `{"id":"E1","result":"ok"}` with the names of `ledger_events::EventOutcome`, or
+//! `unknown_result_<code>` for a code this build does not know) for each posted line,
+//! `{"line":N,"error":"..."}` (N 1-based) for each line that was not posted; empty lines print
+//! nothing. Exit status: 0 when every line was answered, 1 when the input, output or
 //! token file failed, 3 when the server could not be reached or did not answer (the message on
 //! stderr names the lines left unanswered).
 
 use super::post_line::{LineError, LineKind, PostLine, parse_line};
 use ledger_client::{
-    Account, BATCH_EVENTS_MAX, Client, ClientError, CreateAccountResult, CreateTransferResult, EventResult,
-    Transfer,
+    Account, BATCH_EVENTS_MAX, Client, ClientError, CreateAccountResult, CreateTransferResult,
+    EVENT_JSON_MAX, EventCode, EventResult, Transfer,
 };
+use ledger_events::EventOutcome;
+use ledger_protocol::{BODY_MAX, EVENT_LENGTH_SIZE};
+use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 
 /// A line longer than this is refused without being parsed: a record with every field at its
 /// widest is under 1 KiB, so this only stops runaway input (e.g. a file without newlines).
 pub const LINE_BYTES_MAX: usize = 64 * 1024;
+// Any event line that is read fits in one `post_events` event.
+const _: () = assert!(LINE_BYTES_MAX <= EVENT_JSON_MAX);
 
 /// Exit status when the server could not be reached or did not answer.
 pub const EXIT_SERVER_UNREACHABLE: u8 = 3;
@@ -95,6 +103,11 @@ pub trait Poster {
         &mut self,
         transfers: &[Transfer],
     ) -> Result<Vec<EventResult<CreateTransferResult>>, ClientError>;
+    /// Posts events (each the bytes of one JSON object); answers the raw codes of those not `ok`.
+    ///
+    /// # Errors
+    /// When the request was not answered.
+    fn post_events(&mut self, events: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError>;
 }
 
 /// Posts through the client, waiting for each answer on a single-threaded runtime.
@@ -117,6 +130,10 @@ impl Poster for ClientPoster {
         transfers: &[Transfer],
     ) -> Result<Vec<EventResult<CreateTransferResult>>, ClientError> {
         self.runtime.block_on(self.client.create_transfers(transfers))
+    }
+
+    fn post_events(&mut self, events: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError> {
+        self.runtime.block_on(self.client.post_events(events))
     }
 }
 
@@ -155,6 +172,8 @@ pub fn post_lines(
 ) -> Result<PostSummary, PostError> {
     let mut summary = PostSummary::default();
     let mut request: Vec<(usize, PostLine)> = Vec::new();
+    // Bytes of the events in `request` as the protocol carries them (0 for other kinds).
+    let mut request_event_bytes = 0;
     // The kind of an over-long chain whose remaining lines are being refused.
     let mut refusing_chain_of: Option<LineKind> = None;
     let mut buffer = Vec::new();
@@ -197,6 +216,15 @@ pub fn post_lines(
         if request.first().is_some_and(|(_, first)| first.kind() != line.kind()) {
             send(&mut request, poster, &mut output, &mut summary)?;
         }
+        if request.is_empty() {
+            request_event_bytes = 0;
+        }
+        let line_event_bytes = event_bytes(&line);
+        if request_event_bytes + line_event_bytes > BODY_MAX {
+            // Events are never linked, so the request ends between two whole events.
+            send(&mut request, poster, &mut output, &mut summary)?;
+            request_event_bytes = 0;
+        }
         if request.len() == BATCH_EVENTS_MAX {
             // A full request still here ends inside a chain (it would have gone out otherwise).
             // Send the whole chains before it; the open chain starts the next request.
@@ -217,6 +245,7 @@ pub fn post_lines(
             request = open_chain;
         }
         let closes_full_request = request.len() + 1 == BATCH_EVENTS_MAX && !line.is_linked();
+        request_event_bytes += line_event_bytes;
         request.push((number, line));
         if closes_full_request {
             send(&mut request, poster, &mut output, &mut summary)?;
@@ -225,6 +254,21 @@ pub fn post_lines(
     send(&mut request, poster, &mut output, &mut summary)?;
     output.flush().map_err(PostError::Output)?;
     Ok(summary)
+}
+
+/// Bytes a line takes in a `post_events` body (its length prefix and its text); 0 for records,
+/// whose requests are bounded by their count alone.
+fn event_bytes(line: &PostLine) -> usize {
+    match line {
+        PostLine::Event(event) => EVENT_LENGTH_SIZE + event.json.len(),
+        PostLine::Account(_) | PostLine::Transfer(_) => 0,
+    }
+}
+
+/// The JSON result name of an event outcome code.
+fn event_result_name(code: u32) -> Cow<'static, str> {
+    EventOutcome::from_code(code)
+        .map_or_else(|| Cow::Owned(format!("unknown_result_{code}")), |outcome| Cow::Borrowed(outcome.name()))
 }
 
 fn chain_too_long() -> String {
@@ -297,8 +341,9 @@ fn send(
     let last_line = request.last().map_or(first_line, |(n, _)| *n);
     let unanswered = |error| PostError::Request { first_line, last_line, error };
     // One name per event: "ok" unless the reply lists it.
-    let mut names = vec![CreateTransferResult::Ok.name(); request.len()];
-    let mut record_failures = |failures: Vec<(u32, &'static str)>| {
+    let mut names: Vec<Cow<'static, str>> =
+        vec![Cow::Borrowed(CreateTransferResult::Ok.name()); request.len()];
+    let mut record_failures = |failures: Vec<(u32, Cow<'static, str>)>| {
         for (index, name) in failures {
             // The client checked every index against the request's size.
             if let Some(slot) = usize::try_from(index).ok().and_then(|i| names.get_mut(i)) {
@@ -312,28 +357,41 @@ fn send(
                 .iter()
                 .filter_map(|(_, l)| match l {
                     PostLine::Account(account) => Some(*account),
-                    PostLine::Transfer(_) => None,
+                    PostLine::Transfer(_) | PostLine::Event(_) => None,
                 })
                 .collect();
             let results = poster.create_accounts(&accounts).map_err(unanswered)?;
-            record_failures(results.into_iter().map(|r| (r.index, r.result.name())).collect());
+            record_failures(results.into_iter().map(|r| (r.index, Cow::Borrowed(r.result.name()))).collect());
         }
         LineKind::Transfer => {
             let transfers: Vec<Transfer> = request
                 .iter()
                 .filter_map(|(_, l)| match l {
                     PostLine::Transfer(transfer) => Some(*transfer),
-                    PostLine::Account(_) => None,
+                    PostLine::Account(_) | PostLine::Event(_) => None,
                 })
                 .collect();
             let results = poster.create_transfers(&transfers).map_err(unanswered)?;
-            record_failures(results.into_iter().map(|r| (r.index, r.result.name())).collect());
+            record_failures(results.into_iter().map(|r| (r.index, Cow::Borrowed(r.result.name()))).collect());
+        }
+        LineKind::Event => {
+            let events: Vec<Vec<u8>> = request
+                .iter()
+                .filter_map(|(_, l)| match l {
+                    PostLine::Event(event) => Some(event.json.as_bytes().to_vec()),
+                    PostLine::Account(_) | PostLine::Transfer(_) => None,
+                })
+                .collect();
+            let codes = poster.post_events(&events).map_err(unanswered)?;
+            record_failures(codes.into_iter().map(|c| (c.index, event_result_name(c.code))).collect());
         }
     }
     summary.requests += 1;
     for ((_, line), name) in request.iter().zip(names) {
         summary.posted += 1;
-        writeln!(output, r#"{{"id":"{}","result":"{name}"}}"#, line.id()).map_err(PostError::Output)?;
+        // The id through serde_json: an event id may hold quotes or backslashes.
+        let id = serde_json::Value::from(line.id());
+        writeln!(output, r#"{{"id":{id},"result":"{name}"}}"#).map_err(PostError::Output)?;
     }
     // Each answered request is visible at once, so a slow stream shows progress.
     output.flush().map_err(PostError::Output)?;
@@ -352,6 +410,10 @@ mod tests {
         requests: Vec<Vec<u128>>,
         transfer_failures: Vec<(u128, CreateTransferResult)>,
         account_failures: Vec<(u128, CreateAccountResult)>,
+        /// Event requests, as the bytes of each event.
+        event_requests: Vec<Vec<Vec<u8>>>,
+        /// (event_id, code) for the events not `ok`.
+        event_codes: Vec<(&'static str, u32)>,
         unreachable: bool,
     }
 
@@ -399,6 +461,22 @@ mod tests {
             let answer = Self::answer(&ids, &self.transfer_failures);
             self.requests.push(ids);
             Ok(answer)
+        }
+
+        fn post_events(&mut self, events: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError> {
+            if self.unreachable {
+                return Err(Self::unreachable_error());
+            }
+            let mut codes = Vec::new();
+            for (index, event) in events.iter().enumerate() {
+                let value: serde_json::Value = serde_json::from_slice(event).expect("the CLI sends JSON");
+                let id = value["event_id"].as_str().expect("the CLI checked the event_id");
+                if let Some((_, code)) = self.event_codes.iter().find(|(e, _)| *e == id) {
+                    codes.push(EventCode { index: u32::try_from(index).expect("small"), code: *code });
+                }
+            }
+            self.event_requests.push(events.to_vec());
+            Ok(codes)
         }
     }
 
@@ -591,6 +669,9 @@ mod tests {
                 self.0.extend_from_slice(transfers);
                 Ok(Vec::new())
             }
+            fn post_events(&mut self, _: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError> {
+                unreachable!("no event lines in this test")
+            }
         }
         let input = r#"{"type":"account","id":"1","ledger":156,"code":100,"flags":["debits_must_not_exceed_credits"]}
 {"type":"transfer","id":"10","debit_account_id":"1","credit_account_id":"2","amount":"500","ledger":1,"code":1,"flags":["pending"],"timeout":60,"pending_id":"0"}"#;
@@ -601,6 +682,117 @@ mod tests {
         let t = capture.0[0];
         assert_eq!((t.id, t.debit_account_id, t.credit_account_id, t.amount), (10, 1, 2, 500));
         assert_eq!((t.flags, t.timeout), (TransferFlags::PENDING, 60));
+    }
+
+    fn event_line(id: &str) -> String {
+        format!(
+            r#"{{"type":"event","event_id":"{id}","event_type":"loan.disbursed","ledger":156,"subjects":{{"loan_note":"L1"}},"components":{{"principal":"100.00"}},"business_date":"2024-01-01"}}"#
+        )
+    }
+
+    #[test]
+    fn event_lines_are_sent_as_written_and_answered_by_outcome_name() {
+        let mut ledger = FakeLedger {
+            event_codes: vec![("E2", 1), ("E3", 1059), ("E4", 111), ("E5", 4242)],
+            ..FakeLedger::default()
+        };
+        let reversal = r#"{"type":"event","event_id":"E6","event_type":"reversal","reverses":"E1","ledger":156,"business_date":"2024-01-05"}"#;
+        let mut input: Vec<String> = ["E1", "E2", "E3", "E4", "E5"].iter().map(|id| event_line(id)).collect();
+        // Surrounding whitespace is not part of the event.
+        input.push(format!("  {reversal}\t"));
+        let (result, lines) = post(&input.join("\n"), &mut ledger);
+        assert_eq!(
+            lines,
+            [
+                r#"{"id":"E1","result":"ok"}"#,
+                r#"{"id":"E2","result":"exists"}"#,
+                r#"{"id":"E3","result":"exceeds_debits"}"#,
+                r#"{"id":"E4","result":"unknown_event_type"}"#,
+                r#"{"id":"E5","result":"unknown_result_4242"}"#,
+                r#"{"id":"E6","result":"ok"}"#,
+            ]
+        );
+        assert_eq!(ledger.event_requests.len(), 1, "consecutive event lines share a request");
+        let sent: Vec<String> =
+            ledger.event_requests[0].iter().map(|e| String::from_utf8(e.clone()).expect("UTF-8")).collect();
+        input[5] = reversal.to_owned();
+        assert_eq!(sent, input, "each event is the line's bytes");
+        assert_eq!(result.expect("answered"), PostSummary { requests: 1, posted: 6, refused: 0 });
+    }
+
+    #[test]
+    fn event_ids_are_printed_as_json_strings() {
+        let mut ledger = FakeLedger { event_codes: vec![("E\"7\\", 1)], ..FakeLedger::default() };
+        let (_, lines) = post(r#"{"type":"event","event_id":"E\"7\\"}"#, &mut ledger);
+        let value: serde_json::Value = serde_json::from_str(&lines[0]).expect("a result is JSON");
+        assert_eq!((value["id"].as_str(), value["result"].as_str()), (Some("E\"7\\"), Some("exists")));
+    }
+
+    #[test]
+    fn event_lines_end_at_a_type_change_an_empty_line_or_a_malformed_line() {
+        let mut ledger = FakeLedger::default();
+        let input = [
+            event_line("E1"),
+            event_line("E2"),
+            transfer_line(10, false),
+            event_line("E3"),
+            String::new(),
+            event_line("E4"),
+            r#"{"type":"event","event_type":"loan.disbursed"}"#.to_owned(),
+            r#"{"type":"event","event_id":5}"#.to_owned(),
+            "{not json".to_owned(),
+            event_line("E5"),
+        ]
+        .join("\n");
+        let (result, lines) = post(&input, &mut ledger);
+        let ids = |request: &Vec<Vec<u8>>| -> Vec<String> {
+            request
+                .iter()
+                .map(|e| {
+                    let value: serde_json::Value = serde_json::from_slice(e).expect("JSON");
+                    value["event_id"].as_str().expect("an id").to_owned()
+                })
+                .collect()
+        };
+        let event_requests: Vec<Vec<String>> = ledger.event_requests.iter().map(ids).collect();
+        assert_eq!(event_requests, [vec!["E1", "E2"], vec!["E3"], vec!["E4"], vec!["E5"]]);
+        assert_eq!(ledger.requests, vec![vec![10]]);
+        // The empty line 5 prints nothing.
+        assert_eq!(lines.len(), 9);
+        assert_eq!(lines[5], r#"{"line":7,"error":"missing field `event_id`"}"#);
+        assert_eq!(lines[6], r#"{"line":8,"error":"`event_id` must be a string, got 5"}"#);
+        assert!(lines[7].starts_with(r#"{"line":9,"error":"#), "{}", lines[7]);
+        assert_eq!(lines[8], r#"{"id":"E5","result":"ok"}"#);
+        assert_eq!(result.expect("answered"), PostSummary { requests: 5, posted: 6, refused: 3 });
+    }
+
+    #[test]
+    fn event_requests_end_before_body_max_bytes() {
+        // Lines of about 60 KiB: 17 fit in one body (17 × 60,104 bytes), the 18th does not.
+        let padding = "x".repeat(60_000);
+        let line =
+            |n: usize| format!(r#"{{"type":"event","event_id":"E{n:03}","metadata":{{"pad":"{padding}"}}}}"#);
+        let input: Vec<String> = (0..20).map(line).collect();
+        let mut ledger = FakeLedger::default();
+        let (result, lines) = post(&input.join("\n"), &mut ledger);
+        let sizes: Vec<usize> = ledger.event_requests.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [17, 3]);
+        for request in &ledger.event_requests {
+            let bytes: usize = request.iter().map(|e| EVENT_LENGTH_SIZE + e.len()).sum();
+            assert!(bytes <= BODY_MAX, "{bytes} bytes in one request");
+        }
+        assert_eq!(lines.len(), 20);
+        assert!(result.is_ok());
+    }
+
+    #[test]
+    fn every_event_outcome_code_prints_its_name() {
+        assert_eq!(event_result_name(0), "ok");
+        assert_eq!(event_result_name(3), "already_reversed");
+        assert_eq!(event_result_name(100), "invalid_json");
+        assert_eq!(event_result_name(1059), "exceeds_debits");
+        assert_eq!(event_result_name(7), "unknown_result_7");
+        assert_eq!(event_result_name(u32::MAX), format!("unknown_result_{}", u32::MAX));
     }
 
     const QUICKSTART: &str = include_str!("../../../examples/quickstart.jsonl");
@@ -633,6 +825,9 @@ mod tests {
         ) -> Result<Vec<EventResult<CreateTransferResult>>, ClientError> {
             self.now_ns += 1_000_000_000;
             Ok(self.ledger.create_transfers(self.now_ns, transfers).expect("the engine takes the batch"))
+        }
+        fn post_events(&mut self, _: &[Vec<u8>]) -> Result<Vec<EventCode>, ClientError> {
+            unreachable!("the quickstart has no event lines")
         }
     }
 

@@ -1,10 +1,16 @@
-//! One input line of `ledger post`: a JSON object that becomes an account or a transfer.
+//! One input line of `ledger post`: a JSON object that becomes an account, a transfer, or a
+//! standard ledger event.
 //!
 //! ```text
 //! {"type":"account","id":"1","ledger":156,"code":1001,"flags":["history"]}
 //! {"type":"transfer","id":"10","debit_account_id":"1","credit_account_id":"2","amount":"500",
 //!  "ledger":156,"code":1,"flags":["pending"],"timeout":60,"pending_id":"0"}
+//! {"type":"event","event_id":"E1","event_type":"loan.disbursed","ledger":156,...}
 //! ```
+//!
+//! An event line is checked only as far as printing its result needs: a JSON object with
+//! `"type":"event"` and a string `event_id`. It is sent as the line's bytes, and the server
+//! validates the rest (`docs/events.md`) and answers per event, so the rules live in one place.
 //!
 //! Field types follow the HTTP API's JSON (`json.rs`): `u128` and `u64` fields are decimal
 //! strings (JSON numbers lose precision past 2^53), `u32`/`u16` fields are JSON numbers, flags are
@@ -20,11 +26,20 @@ use ledger_core::{Account, AccountFlags, Transfer, TransferFlags};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A parsed line: the record to create.
+/// A parsed line: the record to create, or the event to post.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostLine {
     Account(Account),
     Transfer(Transfer),
+    Event(EventLine),
+}
+
+/// A `{"type":"event",...}` line: its id, for the result line, and its text, sent as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLine {
+    pub event_id: String,
+    /// The line (trimmed), exactly the bytes the server receives.
+    pub json: String,
 }
 
 /// Which request a line goes into: consecutive lines of one kind share a request.
@@ -32,6 +47,7 @@ pub enum PostLine {
 pub enum LineKind {
     Account,
     Transfer,
+    Event,
 }
 
 impl PostLine {
@@ -40,24 +56,29 @@ impl PostLine {
         match self {
             Self::Account(_) => LineKind::Account,
             Self::Transfer(_) => LineKind::Transfer,
+            Self::Event(_) => LineKind::Event,
         }
     }
 
-    /// The id the result line is reported under.
+    /// The id the result line is reported under: the decimal id of a record, the `event_id` of
+    /// an event.
     #[must_use]
-    pub fn id(&self) -> u128 {
+    pub fn id(&self) -> String {
         match self {
-            Self::Account(account) => account.id,
-            Self::Transfer(transfer) => transfer.id,
+            Self::Account(account) => account.id.to_string(),
+            Self::Transfer(transfer) => transfer.id.to_string(),
+            Self::Event(event) => event.event_id.clone(),
         }
     }
 
-    /// Whether the record continues a linked chain into the next line.
+    /// Whether the record continues a linked chain into the next line. Never for an event: each
+    /// event is its own linked chain on the server.
     #[must_use]
     pub fn is_linked(&self) -> bool {
         match self {
             Self::Account(account) => account.flags.contains(AccountFlags::LINKED),
             Self::Transfer(transfer) => transfer.flags.contains(TransferFlags::LINKED),
+            Self::Event(_) => false,
         }
     }
 }
@@ -74,6 +95,14 @@ enum RawLine {
     // Boxed: the raw shapes hold a JSON value per field, and the variants differ in size.
     Account(Box<RawAccount>),
     Transfer(Box<RawTransfer>),
+    Event(RawEvent),
+}
+
+/// Only the id: every other field is the server's to check (unknown fields are not refused
+/// here, so that the server names them with its own codes).
+#[derive(Deserialize)]
+struct RawEvent {
+    event_id: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -109,7 +138,8 @@ struct RawTransfer {
 ///
 /// # Errors
 /// A `LineError` naming the first problem: bad JSON, a missing or unknown `type`, an unknown
-/// field, a missing `id`, or a field whose value is not of its type or out of its range.
+/// field, a missing `id`, or a field whose value is not of its type or out of its range; for an
+/// event, a missing or non-string `event_id`.
 pub fn parse_line(line: &str) -> Result<PostLine, LineError> {
     // serde would also read a tagged enum from an array, positionally; a line is an object.
     if !line.trim_start().starts_with('{') {
@@ -119,6 +149,15 @@ pub fn parse_line(line: &str) -> Result<PostLine, LineError> {
     match raw {
         RawLine::Account(raw) => parse_account(*raw).map(PostLine::Account),
         RawLine::Transfer(raw) => parse_transfer(*raw).map(PostLine::Transfer),
+        RawLine::Event(raw) => parse_event(raw, line).map(PostLine::Event),
+    }
+}
+
+fn parse_event(raw: RawEvent, line: &str) -> Result<EventLine, LineError> {
+    match raw.event_id {
+        Some(Value::String(event_id)) => Ok(EventLine { event_id, json: line.to_owned() }),
+        None | Some(Value::Null) => Err(LineError("missing field `event_id`".to_owned())),
+        Some(other) => Err(LineError(format!("`event_id` must be a string, got {other}"))),
     }
 }
 
@@ -426,6 +465,36 @@ mod tests {
             }
         }
         assert!(error(r#"{"type":"account","id":"1","code":70000}"#).contains("at most 65535"));
+    }
+
+    #[test]
+    fn an_event_line_keeps_its_text_and_id() {
+        let line = r#"{"type":"event","event_id":"E9","event_type":"reversal","reverses":"E1","ledger":156,"business_date":"2024-01-05"}"#;
+        let parsed = parse_line(line).expect("an event");
+        assert_eq!(parsed, PostLine::Event(EventLine { event_id: "E9".to_owned(), json: line.to_owned() }));
+        assert_eq!(
+            (parsed.kind(), parsed.id(), parsed.is_linked()),
+            (LineKind::Event, "E9".to_owned(), false)
+        );
+        // The tag may come anywhere; ids may hold any text, escapes decoded.
+        let parsed = parse_line(r#"{"event_id":"E\"1\u00e9","type":"event"}"#).expect("an event");
+        assert_eq!(parsed.id(), "E\"1é");
+    }
+
+    #[test]
+    fn event_fields_are_left_to_the_server() {
+        // Unknown fields, bad amounts, missing types: the server answers them per event.
+        let line = r#"{"type":"event","event_id":"E1","amout":"5","components":{"principal":1.5}}"#;
+        assert!(matches!(parse_line(line), Ok(PostLine::Event(_))));
+    }
+
+    #[test]
+    fn an_event_needs_a_string_event_id() {
+        assert_eq!(error(r#"{"type":"event","event_type":"loan.disbursed"}"#), "missing field `event_id`");
+        assert_eq!(error(r#"{"type":"event","event_id":null}"#), "missing field `event_id`");
+        assert_eq!(error(r#"{"type":"event","event_id":7}"#), "`event_id` must be a string, got 7");
+        assert!(error(r#"{"type":"event","event_id":"E1","event_id":"E2"}"#).contains("duplicate field"));
+        assert_eq!(error(r#"["event","E1"]"#), "a line must be a JSON object");
     }
 
     #[test]
