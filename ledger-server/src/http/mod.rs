@@ -1,5 +1,6 @@
-//! The HTTP read API: accounts, transfers, an account's transfer and balance history, health,
-//! Prometheus metrics and the OpenAPI document (`docs/http.md`).
+//! The HTTP read API: accounts, transfers, an account's transfer and balance history, journal
+//! views of standard ledger events, health, Prometheus metrics and the OpenAPI document
+//! (`docs/http.md`).
 //!
 //! Every handler is a thin translation: parse the path and query, call `LedgerService`, shape
 //! the answer with `crate::json`. Reads are answered by the writer between batches or by the
@@ -15,6 +16,7 @@ pub mod cursor;
 pub mod error;
 mod health;
 mod history;
+mod journal;
 pub mod openapi;
 mod params;
 mod records;
@@ -49,10 +51,12 @@ pub enum Endpoint {
     Transfer,
     AccountTransfers,
     AccountBalances,
+    Event,
+    Journal,
 }
 
 impl Endpoint {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Health,
         Self::HealthV1,
         Self::Metrics,
@@ -61,6 +65,8 @@ impl Endpoint {
         Self::Transfer,
         Self::AccountTransfers,
         Self::AccountBalances,
+        Self::Event,
+        Self::Journal,
     ];
 
     /// The path, in axum's (and OpenAPI's) `{param}` syntax. Every route is a `GET`.
@@ -75,6 +81,8 @@ impl Endpoint {
             Self::Transfer => "/v1/transfers/{id}",
             Self::AccountTransfers => "/v1/accounts/{id}/transfers",
             Self::AccountBalances => "/v1/accounts/{id}/balances",
+            Self::Event => "/v1/events/{event_id}",
+            Self::Journal => "/v1/journal",
         }
     }
 
@@ -94,6 +102,8 @@ impl Endpoint {
             Self::Transfer => get(records::transfer),
             Self::AccountTransfers => get(history::account_transfers),
             Self::AccountBalances => get(history::account_balances),
+            Self::Event => get(journal::event),
+            Self::Journal => get(journal::journal),
         }
     }
 }

@@ -7,9 +7,9 @@
 //! response carries an example, so the tests can check both the examples and real answers
 //! against the schemas.
 
-use super::Endpoint;
 use super::error::ErrorCode;
 use super::params::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use super::{Endpoint, journal};
 use axum::Json;
 use serde_json::{Map, Value, json};
 
@@ -31,7 +31,7 @@ pub fn document() -> Value {
             "title": "ledger HTTP read API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Read-only access to accounts, transfers, an account's transfer and balance \
-                history, health and metrics. Writes go through the binary protocol. u128 and u64 values \
+                history, journal entries of standard ledger events, health and metrics. Writes go through the binary protocol. u128 and u64 values \
                 are decimal strings; see docs/http.md.",
         },
         "security": [{ "bearer": [] }],
@@ -188,6 +188,61 @@ fn operation(endpoint: Endpoint) -> Value {
                 "409": error_response("The account has no `history` flag", &[ErrorCode::AccountHasNoHistory]),
             },
         }),
+        Endpoint::Event => json!({
+            "operationId": "getEvent",
+            "summary": "One standard ledger event: its journal entry with account codes and names, and its reversal",
+            "description": "Found by the transfer ids derived from the event id (docs/events.md). Amounts are \
+                decimal strings at the ledger's scale.",
+            "parameters": [{
+                "name": "event_id",
+                "in": "path",
+                "required": true,
+                "description": "The event id as posted (URL-encoded): 1 to 128 bytes of UTF-8",
+                "schema": { "type": "string", "minLength": 1, "maxLength": 128 },
+            }],
+            "responses": {
+                "200": ok("The event's entry", "EventView", event_view_example()),
+                "400": error_response("The event id is empty or longer than 128 bytes", &[ErrorCode::InvalidId]),
+                "404": {
+                    "description": format!(
+                        "No transfer of the event's entry exists: never posted, or refused (error: {})",
+                        journal::EVENT_NOT_FOUND,
+                    ),
+                    "content": { "application/json": {
+                        "schema": schema_ref("Error"),
+                        "example": { "error": journal::EVENT_NOT_FOUND },
+                    } },
+                },
+            },
+        }),
+        Endpoint::Journal => json!({
+            "operationId": "getJournal",
+            "summary": "Posted journal entries in commit order, after a timestamp (a polling change feed)",
+            "description": "Transfers in timestamp order, grouped into entries: an event's or a reversal's \
+                linked chain is one entry, any other transfer an entry of its own. A page never splits an \
+                entry. Pass `next_after` as `after` for the next page: nothing is lost or repeated.",
+            "parameters": [
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": false,
+                    "description": "Entries whose transfers have timestamps after this one (ns); 0 or absent: from the start.",
+                    "schema": { "type": "integer", "minimum": 0, "default": 0 },
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "The most transfers a page holds (whole entries only; one entry longer \
+                        than the limit comes alone).",
+                    "schema": { "type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_DEFAULT },
+                },
+            ],
+            "responses": {
+                "200": ok("A page of journal entries", "JournalPage", journal_page_example()),
+                "400": error_response("A parameter is invalid", &[ErrorCode::InvalidQuery, ErrorCode::InvalidLimit]),
+            },
+        }),
     };
     if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
         if endpoint.requires_auth() {
@@ -219,9 +274,12 @@ fn operation(endpoint: Endpoint) -> Value {
 const fn asks_the_ledger(endpoint: Endpoint) -> bool {
     match endpoint {
         Endpoint::Health | Endpoint::HealthV1 | Endpoint::Metrics | Endpoint::OpenApi => false,
-        Endpoint::Account | Endpoint::Transfer | Endpoint::AccountTransfers | Endpoint::AccountBalances => {
-            true
-        }
+        Endpoint::Account
+        | Endpoint::Transfer
+        | Endpoint::AccountTransfers
+        | Endpoint::AccountBalances
+        | Endpoint::Event
+        | Endpoint::Journal => true,
     }
 }
 
@@ -338,7 +396,8 @@ fn closed_object(description: &str, properties: &Value) -> Value {
 fn schemas() -> Value {
     let account_flags: Vec<&str> = ledger_core::AccountFlags::NAMES.iter().map(|(n, _)| *n).collect();
     let transfer_flags: Vec<&str> = ledger_core::TransferFlags::NAMES.iter().map(|(n, _)| *n).collect();
-    let error_codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+    let mut error_codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
+    error_codes.push(journal::EVENT_NOT_FOUND);
     let balance_properties = |timestamp: Value| {
         json!({
             "debits_pending": u128_schema("Minor units"),
@@ -356,7 +415,7 @@ fn schemas() -> Value {
         "description": "Pass as `cursor` for the next page; null when the listing has no more items",
     });
     next_cursor["nullable"] = json!(true);
-    json!({
+    let mut schemas = json!({
         "Account": closed_object("An account (see docs/http.md)", &json!({
             "id": u128_schema("Client-chosen id"),
             "ledger": { "type": "integer", "minimum": 0, "description": "The book (one asset)" },
@@ -425,7 +484,93 @@ fn schemas() -> Value {
                 "detail": { "type": "string", "description": "For people; may change" },
             },
         },
-    })
+    });
+    if let Some(map) = schemas.as_object_mut() {
+        map.extend(journal_schemas());
+    }
+    schemas
+}
+
+/// The schemas of the journal views (`journal.rs`).
+fn journal_schemas() -> Map<String, Value> {
+    let nullable = |mut schema: Value| {
+        schema["nullable"] = json!(true);
+        schema
+    };
+    let business_date = || {
+        nullable(json!({
+            "type": "string",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "description": "The business date (YYYY-MM-DD) from the transfers' user_data_64",
+        }))
+    };
+    let event_type = || nullable(json!({ "type": "string", "description": "The template's event type" }));
+    let entries = || json!({ "type": "array", "items": schema_ref("JournalTransfer") });
+    let reversal = nullable(closed_object(
+        "The reversal entry, or null",
+        &json!({
+            "business_date": business_date(),
+            "entries": entries(),
+        }),
+    ));
+    let mut journal_entry = closed_object(
+        "One journal entry",
+        &json!({
+            "kind": {
+                "type": "string",
+                "enum": ["event", "reversal", "transfer"],
+                "description": "An event's entry, a reversal's mirror entry, or a transfer created directly",
+            },
+            "event_type": event_type(),
+            "business_date": business_date(),
+            "transfers": entries(),
+            "first_timestamp": u64_schema("The first transfer's timestamp"),
+            "last_timestamp": u64_schema("The last transfer's timestamp"),
+        }),
+    );
+    // `event_type` and `business_date` are present for events and reversals only.
+    journal_entry["required"] = json!(["kind", "transfers", "first_timestamp", "last_timestamp"]);
+    let schemas = json!({
+        "JournalAccount": closed_object("An account of a posting", &json!({
+            "account_id": u128_schema("The account's id"),
+            "code": nullable(json!({ "type": "integer", "minimum": 0, "maximum": 65535, "description": "Chart code" })),
+            "name": nullable(json!({ "type": "string", "description": "The chart's name for the code" })),
+        })),
+        "JournalTransfer": closed_object("One posting of an entry", &json!({
+            "transfer_id": u128_schema("The transfer's id"),
+            "debit": schema_ref("JournalAccount"),
+            "credit": schema_ref("JournalAccount"),
+            "amount": {
+                "type": "string",
+                "pattern": "^[0-9]+(\\.[0-9]+)?$",
+                "description": "Decimal at the ledger's scale (minor units if the chart does not know the ledger)",
+            },
+            "timestamp": u64_schema("Nanoseconds, assigned by the writer"),
+        })),
+        "EventView": closed_object("A standard ledger event's entry and its reversal", &json!({
+            "event_id": { "type": "string" },
+            "status": { "type": "string", "enum": ["posted", "reversed"] },
+            "event_type": event_type(),
+            "ledger": { "type": "integer", "minimum": 0 },
+            "currency": nullable(json!({ "type": "string", "description": "ISO 4217, from the chart" })),
+            "business_date": business_date(),
+            "entries": entries(),
+            "reversal": reversal,
+            "current_to": closed_object("The durable op the answer is current to", &json!({
+                "op": u64_schema("WAL op"),
+            })),
+        })),
+        "JournalEntry": journal_entry,
+        "JournalPage": closed_object("A page of journal entries", &json!({
+            "entries": { "type": "array", "items": schema_ref("JournalEntry") },
+            "next_after": u64_schema("Pass as `after` for the next page; the request's `after` when empty"),
+            "current_to": schema_ref("IndexPosition"),
+        })),
+    });
+    match schemas {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 fn health_example() -> Value {
@@ -472,4 +617,55 @@ fn balance_at_zero_example() -> Value {
 
 fn balance_page_example() -> Value {
     json!({ "balances": [balance_json_example()], "next_cursor": null })
+}
+
+fn journal_account_example(account_id: &str, code: u16, name: &str) -> Value {
+    json!({ "account_id": account_id, "code": code, "name": name })
+}
+
+fn journal_transfer_example() -> Value {
+    json!({
+        "transfer_id": "30727469618927201688333934909205660320",
+        "debit": journal_account_example("300073869116891301284563867438258375216", 1122, "Loan principal receivable"),
+        "credit": journal_account_example("260292187648361729217519798789906893747", 1012, "Cash at payment channels"),
+        "amount": "1000.00",
+        "timestamp": "1764072000000000100",
+    })
+}
+
+fn event_view_example() -> Value {
+    json!({
+        "event_id": "DISB-1",
+        "status": "reversed",
+        "event_type": "loan.disbursed",
+        "ledger": 156,
+        "currency": "CNY",
+        "business_date": "2024-01-01",
+        "entries": [journal_transfer_example()],
+        "reversal": { "business_date": "2024-01-05", "entries": [journal_transfer_example()] },
+        "current_to": { "op": "1042" },
+    })
+}
+
+fn journal_page_example() -> Value {
+    json!({
+        "entries": [
+            {
+                "kind": "event",
+                "event_type": "loan.disbursed",
+                "business_date": "2024-01-01",
+                "transfers": [journal_transfer_example()],
+                "first_timestamp": "1764072000000000100",
+                "last_timestamp": "1764072000000000100",
+            },
+            {
+                "kind": "transfer",
+                "transfers": [journal_transfer_example()],
+                "first_timestamp": "1764072000000000101",
+                "last_timestamp": "1764072000000000101",
+            },
+        ],
+        "next_after": "1764072000000000101",
+        "current_to": { "op": "1042", "transfers": "8380000" },
+    })
 }

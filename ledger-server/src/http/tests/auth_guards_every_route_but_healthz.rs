@@ -1,6 +1,7 @@
 //! With a token, every route but `/healthz` needs `Authorization: Bearer <token>`; without
 //! one, nothing is checked.
 
+use super::standard_events::{disbursement_story, post_ok};
 use super::{Fixture, account, send, transfer};
 use crate::http::Endpoint;
 use axum::http::{StatusCode, header};
@@ -9,9 +10,9 @@ use serde_json::json;
 
 const TOKEN: &str = "correct horse battery staple";
 
-/// A concrete URI for each route (account 1 and transfer 1 exist where it matters).
+/// A concrete URI for each route (account 1, transfer 1 and event DISB-1 exist where it matters).
 fn uri_of(endpoint: Endpoint) -> String {
-    endpoint.path().replace("{id}", "1")
+    endpoint.path().replace("{id}", "1").replace("{event_id}", "DISB-1")
 }
 
 #[tokio::test]
@@ -19,6 +20,7 @@ async fn with_a_token_only_healthz_is_open() {
     let fixture = Fixture::open();
     fixture.create_accounts(vec![account(1, AccountFlags::HISTORY), account(2, AccountFlags::NONE)]).await;
     fixture.create_transfers(vec![transfer(1, 1, 2, 10)]).await;
+    post_ok(&fixture, disbursement_story()).await;
     let router = fixture.router_with(Some(TOKEN), None);
     let bearer = format!("Bearer {TOKEN}");
 

@@ -6,14 +6,17 @@
 //! binary only: an integration test cannot reach the router or the service.
 //! `ledger-server/tests/http_served_by_ledger_serve.rs` covers the real server end to end.
 
+mod an_event_shows_its_entry_accounts_and_reversal;
 mod auth_guards_every_route_but_healthz;
 mod balance_rows_sharing_a_timestamp_page_exactly;
 mod balances_answer_as_of_a_time;
 mod health_and_metrics_report_progress;
 mod history_pages_lose_and_repeat_nothing;
+mod journal_pages_walk_every_entry_once;
 mod openapi_describes_exactly_the_served_routes;
 mod records_are_served_as_json;
 mod schema;
+mod standard_events;
 
 use super::{HttpState, router};
 use crate::service::{LedgerService, RunningLedger, ServiceConfig};
