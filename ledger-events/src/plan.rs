@@ -182,6 +182,11 @@ impl Chart {
             .as_deref()
             .zip(subject_value.map(String::as_str))
             .map(|(key, value)| Subject { key, value });
+        // The same reference resolves to the same account within one event: reuse its id
+        // rather than hashing again (an entry names each account several times).
+        if let Some(known) = accounts.iter().find(|a| a.reference == *reference) {
+            return Ok(known.id);
+        }
         let id = account_id::account_id(event.ledger, reference.code, subject);
         if !accounts.iter().any(|a| a.id == id) {
             // Validation guarantees every template code is in the chart; an absent one would

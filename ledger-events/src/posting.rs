@@ -8,9 +8,12 @@
 //! input    side            u8      0: the entry of event E, 1: the reversal of event E
 //!          id length       u32 LE
 //!          E               UTF-8 bytes of the event id (for a reversal: of the ORIGINAL event)
-//!          posting index   u32 LE  position in the chain
-//! output   as for account ids (`account_id.rs`): never 0 or u128::MAX
+//! output   base = the first 16 bytes as a u128 (LE)
+//! id of posting i = (base + i) mod (2^128 - 2) + 1: never 0 or u128::MAX
 //! ```
+//!
+//! One hash per chain, not per posting: chains are at most a few dozen postings, and two
+//! chains' id ranges overlap only if their 128-bit bases come within that distance.
 //!
 //! Every transfer of an entry carries the *body hash* of its event in `user_data_128` (a
 //! digest of the event id, type, ledger, subjects, components as normalised decimals, business
@@ -31,7 +34,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::account_id::{to_id, update_with_length};
+use crate::account_id::{keyed, to_id, update_with_length};
 use crate::error::EventError;
 use crate::event::{LedgerEvent, ReversalEvent, WireEvent};
 use crate::outcome::EventOutcome;
@@ -39,6 +42,8 @@ use crate::plan::{ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL, EntryPlan};
 
 const TRANSFER_ID_CONTEXT: &str = "ledger-events 2026-11-25 entry transfer id v1";
 const BODY_CONTEXT: &str = "ledger-events 2026-11-25 event body v1";
+static TRANSFER_ID_HASHER: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+static BODY_HASHER: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
 
 /// Which chain of an event a transfer id belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,21 +57,31 @@ pub enum EntrySide {
 /// The id of posting `index` of the chain `side` of event `event_id`.
 #[must_use]
 pub fn entry_transfer_id(side: EntrySide, event_id: &str, index: u32) -> u128 {
-    let mut hasher = blake3::Hasher::new_derive_key(TRANSFER_ID_CONTEXT);
+    chain_id(chain_base(side, event_id), index)
+}
+
+/// The base every id of one chain is offset from (module docs).
+fn chain_base(side: EntrySide, event_id: &str) -> u128 {
+    let mut hasher = keyed(TRANSFER_ID_CONTEXT, &TRANSFER_ID_HASHER);
     hasher.update(&[match side {
         EntrySide::Original => 0,
         EntrySide::Reversal => 1,
     }]);
     update_with_length(&mut hasher, event_id);
-    hasher.update(&index.to_le_bytes());
-    to_id(&hasher)
+    let mut base = [0_u8; 16];
+    base.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    u128::from_le_bytes(base)
+}
+
+fn chain_id(base: u128, index: u32) -> u128 {
+    base.wrapping_add(u128::from(index)) % (u128::MAX - 1) + 1
 }
 
 /// The body hash of an event (module docs): equal for the same event sent twice, different
 /// when any field differs (components compare as numbers: "1.50" and "1.5" are equal).
 #[must_use]
 pub fn body_hash(event: &WireEvent) -> u128 {
-    let mut hasher = blake3::Hasher::new_derive_key(BODY_CONTEXT);
+    let mut hasher = keyed(BODY_CONTEXT, &BODY_HASHER);
     match event {
         WireEvent::Entry(e) => {
             hasher.update(&[0]);
@@ -156,11 +171,12 @@ fn canonical_json(value: &Value, out: &mut String) {
 #[must_use]
 pub fn entry_chain(plan: &EntryPlan, body_hash: u128) -> Vec<Transfer> {
     let count = plan.postings.len();
+    let base = chain_base(EntrySide::Original, &plan.event_id);
     plan.postings
         .iter()
         .enumerate()
         .map(|(i, posting)| Transfer {
-            id: entry_transfer_id(EntrySide::Original, &plan.event_id, u32::try_from(i).unwrap_or(u32::MAX)),
+            id: chain_id(base, u32::try_from(i).unwrap_or(u32::MAX)),
             debit_account_id: posting.debit_account_id,
             credit_account_id: posting.credit_account_id,
             amount: posting.amount,
@@ -179,9 +195,8 @@ pub fn entry_chain(plan: &EntryPlan, body_hash: u128) -> Vec<Transfer> {
 /// these that exists (at most `postings_max`, the longest template).
 #[must_use]
 pub fn entry_transfer_ids(event_id: &str, postings_max: usize) -> Vec<u128> {
-    (0..u32::try_from(postings_max).unwrap_or(u32::MAX))
-        .map(|i| entry_transfer_id(EntrySide::Original, event_id, i))
-        .collect()
+    let base = chain_base(EntrySide::Original, event_id);
+    (0..u32::try_from(postings_max).unwrap_or(u32::MAX)).map(|i| chain_id(base, i)).collect()
 }
 
 /// The reversal chain of an entry whose transfers are `original` (in chain order, as found

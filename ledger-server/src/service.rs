@@ -155,6 +155,7 @@ struct Shared {
 pub struct LedgerService {
     jobs: Sender<Job>,
     chart: Arc<Chart>,
+    known_accounts: Arc<KnownAccounts>,
     shared: Arc<Shared>,
     index: HistoryIndex,
     admission: Arc<Semaphore>,
@@ -262,10 +263,17 @@ impl LedgerService {
                 WireEvent::Reversal(reversal) => reversals.push((i, reversal, hash)),
             }
         }
-        // Account results are not needed: `exists` is the usual answer, and an account that
-        // could not be opened makes its chain fail with `*_account_not_found`.
-        let opening: Vec<_> =
-            accounts.chunks(BATCH_EVENTS_MAX).map(|c| self.create_accounts(c.to_vec())).collect();
+        // Accounts known to exist are not opened again (accounts are never deleted); the rest
+        // are created before the chains, and an account that could not be opened makes its
+        // chain fail with `*_account_not_found`.
+        let accounts = self.known_accounts.unknown(accounts);
+        let opening: Vec<_> = accounts
+            .chunks(BATCH_EVENTS_MAX)
+            .map(|c| {
+                let ids: Vec<u128> = c.iter().map(|a| a.id).collect();
+                (ids, self.create_accounts(c.to_vec()))
+            })
+            .collect();
         let entries = self.post_chains(chains);
         let postings_max = self.chart.templates().map(|t| t.postings.len()).max().unwrap_or(0);
         let lookup_ids: Vec<u128> = reversals
@@ -276,8 +284,9 @@ impl LedgerService {
             lookup_ids.chunks(BATCH_EVENTS_MAX).map(|ids| self.lookup_transfers(ids.to_vec())).collect();
         let service = self.clone();
         async move {
-            for answer in opening {
-                answer.await?;
+            for (ids, answer) in opening {
+                let failed = answer.await?;
+                service.known_accounts.learn(&ids, &failed);
             }
             for (i, outcome) in entries.await? {
                 outcomes[i] = outcome;
@@ -508,6 +517,38 @@ impl LedgerService {
     }
 }
 
+/// Account ids known to exist, so that posting events does not ask the writer to create the
+/// same accounts again and again (each event names several; nearly all exist). Only a cache:
+/// a miss costs one `exists`. Bounded: it starts over beyond `KNOWN_ACCOUNTS_MAX` ids. The lock
+/// is held for a set lookup per account of a request, on a network thread, never by the writer.
+#[derive(Debug, Default)]
+struct KnownAccounts {
+    ids: std::sync::Mutex<hashbrown::HashSet<u128, foldhash::fast::RandomState>>,
+}
+
+const KNOWN_ACCOUNTS_MAX: usize = 1 << 20;
+
+impl KnownAccounts {
+    fn unknown(&self, accounts: Vec<Account>) -> Vec<Account> {
+        let Ok(known) = self.ids.lock() else { return accounts };
+        accounts.into_iter().filter(|a| !known.contains(&a.id)).collect()
+    }
+
+    /// After a create: every id but those that failed for a reason other than `exists`.
+    fn learn(&self, ids: &[u128], failed: &[EventResult<CreateAccountResult>]) {
+        let Ok(mut known) = self.ids.lock() else { return };
+        if known.len() + ids.len() > KNOWN_ACCOUNTS_MAX {
+            known.clear();
+        }
+        let mut failures = failed.iter().filter(|f| f.result != CreateAccountResult::Exists).peekable();
+        for (index, id) in (0_u32..).zip(ids) {
+            if failures.next_if(|f| f.index == index).is_none() {
+                known.insert(*id);
+            }
+        }
+    }
+}
+
 /// Whole chains packed into one engine batch: (event index, start, end) per chain, and the
 /// transfers.
 type ChainBatch = (Vec<(usize, u32, u32)>, Vec<Transfer>);
@@ -597,6 +638,7 @@ impl RunningLedger {
         let service = LedgerService {
             jobs,
             chart,
+            known_accounts: Arc::new(KnownAccounts::default()),
             shared,
             index,
             admission: Arc::new(Semaphore::new(in_flight_events as usize)),

@@ -1,0 +1,246 @@
+//! Standard ledger events per second through the real server, durable, from the Rust client.
+//!
+//! Usage:
+//! ```text
+//! events-load [--addr HOST:PORT | --server-bin PATH] [--loans 100000] [--batch 1024]
+//!             [--connections 2] [--pipeline 4]
+//! ```
+//! The mix, per loan note (a realistic day of a consumer-credit platform, `docs/events.md`):
+//! `fund.reserved`, `loan.disbursed`, `interest.accrued` (interest and fee),
+//! `penalty.accrued`, `repayment.settled` with four components (principal, interest, fee,
+//! penalty) and `clearing.allocated` to four parties (funder, channel, supplier, platform): six
+//! events, 17 postings. Funders and channels are funded first (not timed). A loan's events go
+//! in order in one request or in consecutive requests of one connection, so each finds what it
+//! needs; loans are spread over connections. Every event is checked to be `ok`.
+//!
+//! Prints events/s, postings/s and request latency percentiles.
+
+use hdrhistogram::Histogram;
+use ledger_client::{Client, ClientConfig};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FUNDERS: u64 = 10;
+const CHANNELS: u64 = 4;
+/// Postings per loan in the mix (see the module docs).
+const POSTINGS_PER_LOAN: u64 = 17;
+const EVENTS_PER_LOAN: u64 = 6;
+
+struct Options {
+    addr: Option<String>,
+    server_bin: Option<String>,
+    loans: u64,
+    batch: usize,
+    connections: usize,
+    pipeline: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let number = |name: &str, default: u64| value(name).map_or(default, |v| v.parse().expect("a number"));
+    Options {
+        addr: value("--addr"),
+        server_bin: value("--server-bin"),
+        loans: number("--loans", 100_000),
+        batch: usize::try_from(number("--batch", 1024)).unwrap_or(1024).max(EVENTS_PER_LOAN as usize),
+        connections: usize::try_from(number("--connections", 2)).unwrap_or(2).max(1),
+        pipeline: usize::try_from(number("--pipeline", 4)).unwrap_or(4).max(1),
+    }
+}
+
+fn event(id: &str, event_type: &str, subjects: &str, components: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"event","event_id":"{id}","event_type":"{event_type}","ledger":156,"subjects":{{{subjects}}},"components":{{{components}}},"business_date":"2026-11-25","metadata":{{}}}}"#
+    )
+    .into_bytes()
+}
+
+/// The six events of loan `n` (module docs), in the order they must apply.
+fn loan_events(run: u64, n: u64) -> [Vec<u8>; 6] {
+    let funder = n % FUNDERS;
+    let channel = n % CHANNELS;
+    let loan =
+        format!(r#""loan_note":"L{run}-{n}","customer":"C{n}","funder":"F{funder}","channel":"CH{channel}""#);
+    let id = |kind: &str| format!("{kind}-{run}-{n}");
+    [
+        event(&id("RSV"), "fund.reserved", &format!(r#""funder":"F{funder}""#), r#""principal":"1000.00""#),
+        event(&id("DSB"), "loan.disbursed", &loan, r#""principal":"1000.00""#),
+        event(
+            &id("ACR"),
+            "interest.accrued",
+            &format!(r#""loan_note":"L{run}-{n}""#),
+            r#""interest":"12.50","fee":"3.00""#,
+        ),
+        event(&id("PEN"), "penalty.accrued", &format!(r#""loan_note":"L{run}-{n}""#), r#""penalty":"1.20""#),
+        event(
+            &id("REP"),
+            "repayment.settled",
+            &loan,
+            r#""principal":"250.00","interest":"12.50","fee":"3.00","penalty":"1.20""#,
+        ),
+        event(
+            &id("CLR"),
+            "clearing.allocated",
+            &format!(r#""funder":"F{funder}","channel":"CH{channel}","supplier":"S1""#),
+            r#""funder":"8.00","channel":"1.00","supplier":"2.00","platform":"5.70""#,
+        ),
+    ]
+}
+
+struct SpawnedServer {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for SpawnedServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn spawn_server(bin: &str) -> (SpawnedServer, String) {
+    let dir = std::env::temp_dir().join(format!("ledger-events-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("data dir");
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["--addr", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("the server reports its address").expect("a line");
+        if let Some(rest) = line.strip_prefix("ledger listening binary=") {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (SpawnedServer { child, dir }, addr)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let options = options();
+    let (_server, addr) = match (&options.server_bin, &options.addr) {
+        (Some(bin), _) => {
+            let (server, addr) = spawn_server(bin);
+            (Some(server), addr)
+        }
+        (None, Some(addr)) => (None, addr.clone()),
+        (None, None) => (None, "127.0.0.1:3001".to_owned()),
+    };
+    let run = u64::from(std::process::id());
+    let mut clients = Vec::new();
+    for _ in 0..options.connections {
+        let mut config = ClientConfig::new(addr.clone());
+        config.max_in_flight = options.pipeline;
+        config.request_timeout = Duration::from_secs(120);
+        clients.push(Client::connect(config).await.expect("connect"));
+    }
+
+    // Funding (not timed): every funder's money arrives and moves to every channel.
+    let mut funding = Vec::new();
+    for f in 0..FUNDERS {
+        funding.push(event(
+            &format!("FUND-{run}-{f}"),
+            "fund.arrived",
+            &format!(r#""funder":"F{f}","fund_account":"FA{f}""#),
+            r#""principal":"100000000000.00""#,
+        ));
+        for c in 0..CHANNELS {
+            funding.push(event(
+                &format!("MOVE-{run}-{f}-{c}"),
+                "fund.external_transaction_recorded",
+                &format!(r#""fund_account":"FA{f}","channel":"CH{c}""#),
+                r#""principal":"10000000000.00","fee":"0.00""#,
+            ));
+        }
+    }
+    let refused = clients[0].post_events(&funding).await.expect("funding");
+    assert!(refused.is_empty(), "funding refused: {refused:?}");
+
+    // Requests: each connection gets whole loans, in order.
+    let loans_per_request = (options.batch / EVENTS_PER_LOAN as usize).max(1);
+    let connections = options.connections as u64;
+    let mut per_connection: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); options.connections];
+    for (c, requests) in per_connection.iter_mut().enumerate() {
+        let mine: Vec<u64> = (0..options.loans).filter(|n| n % connections == c as u64).collect();
+        for chunk in mine.chunks(loans_per_request) {
+            requests.push(chunk.iter().flat_map(|&n| loan_events(run, n)).collect());
+        }
+    }
+
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (client, requests) in clients.iter().zip(per_connection) {
+        let client = client.clone();
+        let pipeline = options.pipeline;
+        tasks.spawn(async move {
+            let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
+            let mut in_flight = tokio::task::JoinSet::new();
+            let mut events = 0_u64;
+            for request in requests {
+                // Loans in later requests of this connection never depend on earlier ones,
+                // so several may be in flight.
+                while in_flight.len() >= pipeline {
+                    let (micros, count) = in_flight.join_next().await.expect("a task").expect("no panic");
+                    latencies.saturating_record(micros);
+                    events += count;
+                }
+                let client = client.clone();
+                in_flight.spawn(async move {
+                    let sent = Instant::now();
+                    let refused = client.post_events(&request).await.expect("posted");
+                    assert!(refused.is_empty(), "events refused: {:?}", &refused[..refused.len().min(3)]);
+                    (
+                        u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX).max(1),
+                        request.len() as u64,
+                    )
+                });
+            }
+            while let Some(done) = in_flight.join_next().await {
+                let (micros, count) = done.expect("no panic");
+                latencies.saturating_record(micros);
+                events += count;
+            }
+            (latencies, events)
+        });
+    }
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram");
+    let mut events = 0_u64;
+    while let Some(done) = tasks.join_next().await {
+        let (h, e) = done.expect("connection task");
+        latencies.add(&h).expect("merge");
+        events += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let postings = events / EVENTS_PER_LOAN * POSTINGS_PER_LOAN;
+    println!(
+        "events-load: {events} events ({} loans x {EVENTS_PER_LOAN}), requests of up to {} events, {} connection(s) x {} in flight",
+        options.loans,
+        loans_per_request * EVENTS_PER_LOAN as usize,
+        options.connections,
+        options.pipeline
+    );
+    println!(
+        "  throughput: {:.0} events/s, {:.0} postings/s ({elapsed:.2} s)",
+        events as f64 / elapsed,
+        postings as f64 / elapsed
+    );
+    println!(
+        "  request latency (ms): p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        latencies.value_at_quantile(0.50) as f64 / 1000.0,
+        latencies.value_at_quantile(0.90) as f64 / 1000.0,
+        latencies.value_at_quantile(0.99) as f64 / 1000.0,
+        latencies.max() as f64 / 1000.0
+    );
+}
