@@ -16,9 +16,8 @@
 //! Prints events/s, postings/s and request latency percentiles.
 
 use hdrhistogram::Histogram;
+use ledger_benches::bench::server::SpawnedServer;
 use ledger_client::{Client, ClientConfig};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FUNDERS: u64 = 10;
@@ -26,6 +25,8 @@ const CHANNELS: u64 = 4;
 /// Postings per loan in the mix (see the module docs).
 const POSTINGS_PER_LOAN: u64 = 17;
 const EVENTS_PER_LOAN: u64 = 6;
+const EVENTS_PER_LOAN_USIZE: usize = 6;
+const _: () = assert!(EVENTS_PER_LOAN_USIZE as u64 == EVENTS_PER_LOAN);
 
 struct Options {
     addr: Option<String>,
@@ -44,7 +45,7 @@ fn options() -> Options {
         addr: value("--addr"),
         server_bin: value("--server-bin"),
         loans: number("--loans", 100_000),
-        batch: usize::try_from(number("--batch", 1024)).unwrap_or(1024).max(EVENTS_PER_LOAN as usize),
+        batch: usize::try_from(number("--batch", 1024)).unwrap_or(1024).max(EVENTS_PER_LOAN_USIZE),
         connections: usize::try_from(number("--connections", 2)).unwrap_or(2).max(1),
         pipeline: usize::try_from(number("--pipeline", 4)).unwrap_or(4).max(1),
     }
@@ -89,50 +90,18 @@ fn loan_events(run: u64, n: u64) -> [Vec<u8>; 6] {
     ]
 }
 
-struct SpawnedServer {
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for SpawnedServer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn spawn_server(bin: &str) -> (SpawnedServer, String) {
-    let dir = std::env::temp_dir().join(format!("ledger-events-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("data dir");
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--addr", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("the server reports its address").expect("a line");
-        if let Some(rest) = line.strip_prefix("ledger listening binary=") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (SpawnedServer { child, dir }, addr)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = options();
     let (_server, addr) = match (&options.server_bin, &options.addr) {
         (Some(bin), _) => {
-            let (server, addr) = spawn_server(bin);
+            let server = SpawnedServer::start(
+                std::path::Path::new(bin),
+                (options.loans * 8).max(10_000),
+                options.loans * 17 + 1_000,
+            )
+            .expect("start the server");
+            let addr = server.binary_addr.clone();
             (Some(server), addr)
         }
         (None, Some(addr)) => (None, addr.clone()),
@@ -169,7 +138,7 @@ async fn main() {
     assert!(refused.is_empty(), "funding refused: {refused:?}");
 
     // Requests: each connection gets whole loans, in order.
-    let loans_per_request = (options.batch / EVENTS_PER_LOAN as usize).max(1);
+    let loans_per_request = (options.batch / EVENTS_PER_LOAN_USIZE).max(1);
     let connections = options.connections as u64;
     let mut per_connection: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); options.connections];
     for (c, requests) in per_connection.iter_mut().enumerate() {
@@ -227,7 +196,7 @@ async fn main() {
     println!(
         "events-load: {events} events ({} loans x {EVENTS_PER_LOAN}), requests of up to {} events, {} connection(s) x {} in flight",
         options.loans,
-        loans_per_request * EVENTS_PER_LOAN as usize,
+        loans_per_request * EVENTS_PER_LOAN_USIZE,
         options.connections,
         options.pipeline
     );

@@ -17,11 +17,10 @@
 //! Prints transfers/s and request latency percentiles (hdrhistogram).
 
 use hdrhistogram::Histogram;
+use ledger_benches::bench::server::SpawnedServer;
 use ledger_benches::{AccountChoice, TransferWorkload, XorShift, account_batches};
 use ledger_client::{Client, ClientConfig};
 use ledger_core::{Account, BATCH_EVENTS_MAX, Transfer};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,62 +52,14 @@ fn options() -> Options {
     }
 }
 
-/// A server started by this tool, stopped on drop.
-struct SpawnedServer {
-    child: Child,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for SpawnedServer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn spawn_server(bin: &str, accounts: u64, transfers: u64) -> (SpawnedServer, String) {
-    let dir = std::env::temp_dir().join(format!("ledger-server-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("data dir");
-    let config = dir.join("ledger.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "accounts_initial_capacity = {accounts}\ntransfers_initial_capacity = {}\n",
-            transfers.saturating_add(transfers / 4)
-        ),
-    )
-    .expect("config");
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(&config)
-        .args(["--addr", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("the server reports its address").expect("a line");
-        if let Some(rest) = line.strip_prefix("ledger listening binary=") {
-            break rest.split_whitespace().next().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (SpawnedServer { child, dir }, addr)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let options = options();
     let (_server, addr) = match (&options.server_bin, &options.addr) {
         (Some(bin), _) => {
-            let (server, addr) = spawn_server(bin, options.accounts, options.transfers);
+            let server = SpawnedServer::start(std::path::Path::new(bin), options.accounts, options.transfers)
+                .expect("start the server");
+            let addr = server.binary_addr.clone();
             (Some(server), addr)
         }
         (None, Some(addr)) => (None, addr.clone()),
