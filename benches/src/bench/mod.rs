@@ -9,6 +9,8 @@ pub mod distribution;
 pub mod ids;
 pub mod machine;
 pub mod parameters;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod report;
 pub mod server;
 

@@ -26,6 +26,17 @@ pub const IN_FLIGHT_MAX: usize = ledger_client::MAX_IN_FLIGHT_LIMIT;
 /// Longest linked chain a scenario may ask for (chains must fit in one request).
 pub const CHAIN_LENGTH_MAX: usize = 1024;
 
+/// Where `scripts/postgres start` puts its server.
+pub const POSTGRES_URL_DEFAULT: &str = "postgresql://postgres@127.0.0.1:5433/ledger_bench";
+
+/// The systems `ledger-bench --baseline` compares the ledger with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Baseline {
+    /// A double-entry schema in PostgreSQL (`bench::postgres`).
+    Postgres,
+}
+
 /// Named workloads; each presets some parameters (see `Scenario::preset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -179,6 +190,17 @@ pub struct Cli {
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also run the same parameters against this baseline (after the ledger run, if a server is
+    /// given) and print the ratio. Needs the `postgres` feature.
+    #[arg(long, value_enum)]
+    pub baseline: Option<Baseline>,
+    /// The baseline server (`scripts/postgres start` prints it).
+    #[arg(long, default_value = POSTGRES_URL_DEFAULT)]
+    pub postgres_url: String,
+    /// Give the baseline's transfers foreign keys to their accounts (redundant with its locked
+    /// account read, and slower; off by default).
+    #[arg(long)]
+    pub postgres_foreign_keys: bool,
     #[command(flatten)]
     pub overrides: Overrides,
 }

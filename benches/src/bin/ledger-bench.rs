@@ -14,11 +14,16 @@
 //! own share of the batches one at a time (a two-phase batch posts the pendings of the same
 //! worker's previous batch, which has been answered, so no post overtakes its pending); then
 //! `--query-count` `get_account_transfers` queries, one at a time.
+//!
+//! `--baseline postgres` (built with the `postgres` feature) then runs the same parameters and
+//! the same generated transfers against PostgreSQL (`bench::postgres`, server from
+//! `scripts/postgres start`) and prints the ratio; without `--server-bin`/`--addr` it runs
+//! PostgreSQL alone.
 
 use clap::Parser;
 use hdrhistogram::Histogram;
 use ledger_benches::bench::machine::{Machine, ProcessSample, commit};
-use ledger_benches::bench::parameters::{Cli, Parameters};
+use ledger_benches::bench::parameters::{Baseline, Cli, Parameters};
 use ledger_benches::bench::report::{Percentiles, Report, ServerFigures};
 use ledger_benches::bench::server::{SpawnedServer, WalFigures, fsync_count};
 use ledger_benches::{AccountChoice, TransferWorkload, XorShift, account_batches};
@@ -46,6 +51,60 @@ async fn main() -> Result<(), BoxError> {
     println!("ledger-bench: scenario {}", scenario.unwrap_or("(none)"));
     println!("  {}", parameters.flags());
 
+    // Refuse what the baseline cannot run before spending minutes on the ledger run.
+    #[cfg(feature = "postgres")]
+    if cli.baseline == Some(Baseline::Postgres) {
+        ledger_benches::bench::postgres::baseline::check_supported(&parameters)?;
+    }
+    let ledger = match (&cli.server_bin, &cli.addr) {
+        (None, None) if cli.baseline.is_some() => None,
+        (None, None) => {
+            return Err(
+                "give --server-bin PATH (start a server), --addr HOST:PORT or --baseline postgres".into()
+            );
+        }
+        _ => Some(run_ledger(&cli, &parameters, scenario).await?),
+    };
+    if let Some(report) = &ledger {
+        print!("{}", report.summary());
+    }
+    let baseline = match cli.baseline {
+        Some(Baseline::Postgres) => Some(run_postgres(&cli, &parameters, scenario).await?),
+        None => None,
+    };
+    if let Some(report) = &baseline {
+        println!("postgres baseline ({}):", report.server);
+        print!("{}", report.summary());
+    }
+    let ratio = ledger
+        .as_ref()
+        .zip(baseline.as_ref())
+        .map(|(ledger, baseline)| ledger.transfers_per_second / baseline.transfers_per_second);
+    if let Some(ratio) = ratio {
+        println!("ratio: ledger / postgres = {ratio:.1}x (transfers/s, same parameters)");
+    }
+    if let Some(path) = &cli.json {
+        let json = match (&ledger, &baseline) {
+            (Some(ledger), Some(baseline)) => serde_json::to_string_pretty(&serde_json::json!({
+                "ledger": ledger,
+                "postgres": baseline,
+                "ratio_transfers_per_second": ratio,
+            }))?,
+            (Some(report), None) | (None, Some(report)) => serde_json::to_string_pretty(report)?,
+            (None, None) => return Ok(()),
+        };
+        std::fs::write(path, json + "\n")?;
+        println!("report: {}", path.display());
+    }
+    Ok(())
+}
+
+/// The ledger run: a spawned or running server, its accounts, the load and the queries.
+async fn run_ledger(
+    cli: &Cli,
+    parameters: &Parameters,
+    scenario: Option<&'static str>,
+) -> Result<Report, BoxError> {
     let (server, addr, http_addr, server_label) = match (&cli.server_bin, &cli.addr) {
         (Some(bin), _) => {
             let server = SpawnedServer::start(bin, parameters.account_count, parameters.transfer_count)?;
@@ -79,15 +138,15 @@ async fn main() -> Result<(), BoxError> {
     println!("  {} accounts created in {:.2} s", parameters.account_count, started.elapsed().as_secs_f64());
 
     let workers = parameters.clients * parameters.in_flight;
-    let shares = generate(&parameters, workers, server.is_none())?;
+    let shares = generate(parameters, workers, server.is_none())?;
 
     let before = pid.and_then(ProcessSample::read);
     let fsyncs_before = http_addr.as_deref().and_then(fsync_count);
-    let load = run_load(&parameters, &clients, shares).await?;
+    let load = run_load(parameters, &clients, shares).await?;
     let after = pid.and_then(ProcessSample::read);
     let fsyncs_after = http_addr.as_deref().and_then(fsync_count);
 
-    let (query_latency, query_transfers_mean) = run_queries(&parameters, &client).await?;
+    let (query_latency, query_transfers_mean) = run_queries(parameters, &client).await?;
     for client in &clients {
         client.close().await;
     }
@@ -98,7 +157,7 @@ async fn main() -> Result<(), BoxError> {
 
     let accepted = load.sent - load.failed;
     let server_figures = server_figures(
-        &parameters,
+        parameters,
         accepted,
         load.seconds,
         before,
@@ -111,7 +170,7 @@ async fn main() -> Result<(), BoxError> {
         machine: Machine::read(),
         commit: std::env::current_dir().ok().and_then(|dir| commit(&dir)),
         scenario,
-        parameters,
+        parameters: parameters.clone(),
         server: server_label,
         transfers_sent: load.sent,
         transfers_failed: load.failed,
@@ -122,12 +181,61 @@ async fn main() -> Result<(), BoxError> {
         query_transfers_mean,
         server_figures,
     };
-    print!("{}", report.summary());
-    if let Some(path) = &cli.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
-        println!("report: {}", path.display());
+    Ok(report)
+}
+
+/// The PostgreSQL baseline on the same parameters and the same generated transfers.
+#[cfg(feature = "postgres")]
+async fn run_postgres(
+    cli: &Cli,
+    parameters: &Parameters,
+    scenario: Option<&'static str>,
+) -> Result<Report, BoxError> {
+    use ledger_benches::bench::postgres;
+    postgres::baseline::check_supported(parameters)?;
+    let url = &cli.postgres_url;
+    let client = postgres::connect(url).await?;
+    let started = Instant::now();
+    postgres::prepare(&client, parameters.account_count, cli.postgres_foreign_keys).await?;
+    println!(
+        "  postgres: {} accounts created in {:.2} s",
+        parameters.account_count,
+        started.elapsed().as_secs_f64()
+    );
+    let shares = generate(parameters, parameters.clients * parameters.in_flight, false)?;
+    let load = postgres::run_load(url, parameters, shares).await?;
+    let accepted = load.sent - load.failed;
+    postgres::verify(&client, accepted).await?;
+    if load.retries > 0 {
+        eprintln!("ledger-bench: postgres: {} batches retried after a deadlock", load.retries);
     }
-    Ok(())
+    let (query_latency, query_transfers_mean) = postgres::run_queries(&client, parameters).await?;
+    Ok(Report {
+        tool: "ledger-bench",
+        machine: Machine::read(),
+        commit: std::env::current_dir().ok().and_then(|dir| commit(&dir)),
+        scenario,
+        parameters: parameters.clone(),
+        server: format!(
+            "--baseline postgres --postgres-url {url}{}",
+            if cli.postgres_foreign_keys { " --postgres-foreign-keys" } else { "" }
+        ),
+        transfers_sent: load.sent,
+        transfers_failed: load.failed,
+        load_seconds: load.seconds,
+        transfers_per_second: accepted as f64 / load.seconds,
+        batch_latency_ms: Percentiles::from_micros(&load.latency),
+        query_latency_ms: Percentiles::from_micros(&query_latency),
+        query_transfers_mean,
+        server_figures: ServerFigures::default(),
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn run_postgres(_: &Cli, _: &Parameters, _: Option<&'static str>) -> Result<Report, BoxError> {
+    Err("this ledger-bench was built without the PostgreSQL baseline: \
+         cargo build --release -p ledger-benches --features postgres --bin ledger-bench"
+        .into())
 }
 
 /// One worker's batches with their global index (the open-loop schedule slot).
