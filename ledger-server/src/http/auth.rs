@@ -7,13 +7,14 @@
 //! hammering with a wrong token cannot flood the log.
 
 use super::error::{ApiError, ErrorCode};
+use crate::serve::config::tokens_match as constant_time_eq;
+use crate::serve::ratelimit::RateLimitedLog;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// At most one refusal warning per this interval.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -22,7 +23,7 @@ pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct BearerAuth {
     token: Arc<str>,
-    refusals: RefusalLog,
+    refusals: RateLimitedLog,
 }
 
 /// Why a request was refused (logged, never sent: the client learns only `unauthorized`).
@@ -46,7 +47,7 @@ impl Refusal {
 impl BearerAuth {
     #[must_use]
     pub fn new(token: Arc<str>) -> Self {
-        Self { token, refusals: RefusalLog::new(REFUSAL_LOG_INTERVAL) }
+        Self { token, refusals: RateLimitedLog::new(REFUSAL_LOG_INTERVAL) }
     }
 
     /// Checks an `Authorization` header value.
@@ -77,76 +78,19 @@ pub async fn require_bearer(State(auth): State<Arc<BearerAuth>>, request: Reques
     match auth.check(header) {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
-            if let Some(suppressed) = auth.refusals.admit(Instant::now()) {
+            auth.refusals.warn(|suppressed| {
                 tracing::warn!(
                     path = request.uri().path(),
                     reason = refusal.reason(),
                     suppressed_since_last_warning = suppressed,
                     "http request refused: unauthorized"
                 );
-            }
+            });
             let mut response = ApiError::bare(ErrorCode::Unauthorized).into_response();
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
             response
-        }
-    }
-}
-
-/// Whether `a == b`, in a time that depends only on the lengths: every byte is compared and
-/// the differences are accumulated without branching on them.
-#[must_use]
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let len = a.len().max(b.len());
-    let mut difference = u8::from(a.len() != b.len());
-    for i in 0..len {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        difference |= x ^ y;
-    }
-    std::hint::black_box(difference) == 0
-}
-
-/// Lets one log line through per interval and counts the ones held back.
-#[derive(Debug)]
-struct RefusalLog {
-    epoch: Instant,
-    interval_ms: u64,
-    /// Milliseconds after `epoch` before which no line is written; 0 before the first line.
-    next_line_at_ms: AtomicU64,
-    suppressed: AtomicU64,
-}
-
-impl RefusalLog {
-    fn new(interval: Duration) -> Self {
-        Self {
-            epoch: Instant::now(),
-            interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
-            next_line_at_ms: AtomicU64::new(0),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-
-    /// `Some(refusals held back since the last line)` if a line may be written at `now`.
-    fn admit(&self, now: Instant) -> Option<u64> {
-        let now_ms = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
-        let next = self.next_line_at_ms.load(Ordering::Relaxed);
-        let due = now_ms >= next
-            && self
-                .next_line_at_ms
-                .compare_exchange(
-                    next,
-                    now_ms.saturating_add(self.interval_ms),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok();
-        if due {
-            Some(self.suppressed.swap(0, Ordering::Relaxed))
-        } else {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-            None
         }
     }
 }
@@ -178,17 +122,5 @@ mod tests {
         assert_eq!(auth.check(Some(b"Bearer ")), Err(Refusal::WrongToken));
         let empty = BearerAuth::new(Arc::from(""));
         assert_eq!(empty.check(Some(b"Bearer ")), Err(Refusal::WrongToken));
-    }
-
-    #[test]
-    fn the_refusal_log_writes_one_line_per_interval_and_counts_the_rest() {
-        let log = RefusalLog::new(Duration::from_secs(10));
-        let start = log.epoch;
-        assert_eq!(log.admit(start), Some(0));
-        assert_eq!(log.admit(start + Duration::from_secs(1)), None);
-        assert_eq!(log.admit(start + Duration::from_secs(9)), None);
-        assert_eq!(log.admit(start + Duration::from_secs(10)), Some(2));
-        assert_eq!(log.admit(start + Duration::from_secs(11)), None);
-        assert_eq!(log.admit(start + Duration::from_secs(25)), Some(1));
     }
 }

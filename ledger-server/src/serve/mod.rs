@@ -116,7 +116,8 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
         let server = BinaryServer {
             service: service.clone(),
             token: token.clone(),
-            rejections: Arc::new(ratelimit::RateLimitedLog::new(10)),
+            // At most ten refusal lines a second, as docs/operations.md says.
+            rejections: Arc::new(ratelimit::RateLimitedLog::new(std::time::Duration::from_millis(100))),
             connections: Arc::new(AtomicUsize::new(0)),
             max_connections: settings.max_connections,
         };

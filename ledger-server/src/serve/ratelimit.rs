@@ -1,45 +1,60 @@
-//! A log line budget: at most `per_second` lines a second, and the next line that passes
-//! reports how many were suppressed. A client that floods bad frames cannot flood the log.
+//! A log line budget shared by the binary protocol and HTTP: at most one line per interval,
+//! and the next line that passes reports how many were held back. A client that floods bad
+//! frames or wrong tokens cannot flood the log. Lock-free: refusals may come from every
+//! network thread at once.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct RateLimitedLog {
-    per_second: u32,
-    window: Mutex<Window>,
-}
-
-#[derive(Debug)]
-struct Window {
-    started: Instant,
-    emitted: u32,
-    suppressed: u64,
+    epoch: Instant,
+    interval_ms: u64,
+    /// Milliseconds after `epoch` before which no line is written; 0 before the first line.
+    next_line_at_ms: AtomicU64,
+    suppressed: AtomicU64,
 }
 
 impl RateLimitedLog {
+    /// One line per `interval` at most.
     #[must_use]
-    pub fn new(per_second: u32) -> Self {
-        Self { per_second, window: Mutex::new(Window { started: Instant::now(), emitted: 0, suppressed: 0 }) }
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            epoch: Instant::now(),
+            interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+            next_line_at_ms: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
     }
 
-    /// Calls `emit(suppressed_since_last_line)` if the budget allows, else counts the line.
-    /// Only refusals come here (never the posting path), so a short lock is fine.
+    /// Calls `emit(lines held back since the last one)` if a line may be written now, else
+    /// counts this one.
     pub fn warn(&self, emit: impl FnOnce(u64)) {
-        let suppressed = {
-            let Ok(mut window) = self.window.lock() else { return };
-            if window.started.elapsed() >= Duration::from_secs(1) {
-                window.started = Instant::now();
-                window.emitted = 0;
-            }
-            if window.emitted >= self.per_second {
-                window.suppressed += 1;
-                return;
-            }
-            window.emitted += 1;
-            std::mem::take(&mut window.suppressed)
-        };
-        emit(suppressed);
+        if let Some(suppressed) = self.admit(Instant::now()) {
+            emit(suppressed);
+        }
+    }
+
+    /// `Some(lines held back since the last line)` if a line may be written at `now`.
+    pub fn admit(&self, now: Instant) -> Option<u64> {
+        let now_ms = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
+        let next = self.next_line_at_ms.load(Ordering::Relaxed);
+        let due = now_ms >= next
+            && self
+                .next_line_at_ms
+                .compare_exchange(
+                    next,
+                    now_ms.saturating_add(self.interval_ms),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if due {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
     }
 }
 
@@ -48,18 +63,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_beyond_the_budget_are_counted_not_emitted() {
-        let log = RateLimitedLog::new(2);
-        let mut emitted = Vec::new();
-        for _ in 0..5 {
-            log.warn(|suppressed| emitted.push(suppressed));
-        }
-        assert_eq!(emitted, vec![0, 0]);
-        let mut window = log.window.lock().expect("lock");
-        assert_eq!(window.suppressed, 3);
-        window.started -= Duration::from_secs(2);
-        drop(window);
-        log.warn(|suppressed| emitted.push(suppressed));
-        assert_eq!(emitted, vec![0, 0, 3]);
+    fn one_line_per_interval_and_the_rest_are_counted() {
+        let log = RateLimitedLog::new(Duration::from_secs(10));
+        let start = log.epoch;
+        assert_eq!(log.admit(start), Some(0));
+        assert_eq!(log.admit(start + Duration::from_secs(1)), None);
+        assert_eq!(log.admit(start + Duration::from_secs(9)), None);
+        assert_eq!(log.admit(start + Duration::from_secs(10)), Some(2));
+        assert_eq!(log.admit(start + Duration::from_secs(11)), None);
+        assert_eq!(log.admit(start + Duration::from_secs(25)), Some(1));
     }
 }
