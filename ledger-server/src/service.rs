@@ -352,13 +352,10 @@ impl LedgerService {
         async move {
             let mut outcomes = Vec::new();
             for (ranges, answer) in answers {
-                let results = answer.await?;
+                // One pass: chains sit back to back and results come in index order.
+                let mut results = answer.await?.into_iter().peekable();
                 for (event, start, end) in ranges {
-                    let mine: Vec<EventResult<CreateTransferResult>> = results
-                        .iter()
-                        .filter(|r| (start..end).contains(&r.index))
-                        .map(|r| EventResult { index: r.index - start, result: r.result })
-                        .collect();
+                    let mine = take_rebased(&mut results, start, end);
                     outcomes.push((event, posting::chain_outcome(EntrySide::Original, &mine)));
                 }
             }
@@ -822,10 +819,20 @@ fn split<R>(results: Result<Vec<EventResult<R>>, ServiceError>, parts: Vec<(u32,
     let mut parts = parts.into_iter().peekable();
     while let Some((offset, done)) = parts.next() {
         let end = parts.peek().map_or(u32::MAX, |(next, _)| *next);
-        let mut mine = Vec::new();
-        while let Some(result) = results.next_if(|r| r.index < end) {
-            mine.push(EventResult { index: result.index - offset, result: result.result });
-        }
-        let _ = done.send(Ok(mine));
+        let _ = done.send(Ok(take_rebased(&mut results, offset, end)));
     }
+}
+
+/// The results with indexes below `end`, taken from the front of `results` (index order) and
+/// re-based to `start`: one part's share of a batch that holds several parts back to back.
+fn take_rebased<R>(
+    results: &mut std::iter::Peekable<impl Iterator<Item = EventResult<R>>>,
+    start: u32,
+    end: u32,
+) -> Vec<EventResult<R>> {
+    let mut mine = Vec::new();
+    while let Some(result) = results.next_if(|r| r.index < end) {
+        mine.push(EventResult { index: result.index - start, result: result.result });
+    }
+    mine
 }
