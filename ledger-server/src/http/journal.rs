@@ -113,14 +113,22 @@ pub async fn journal(
     let Query(query) = query.map_err(|e| invalid_query(&e))?;
     let after = query.after.unwrap_or(0);
     let limit = parse_limit(query.limit)?;
-    let chart = state.service.chart();
+    journal_page(&state.service, after, limit).await.map(Json)
+}
+
+/// One page of the journal: the whole entries committed after timestamp `after`, at most
+/// `limit` transfers (more only when one entry alone is longer), as the JSON document
+/// `GET /v1/journal` answers (`{"entries", "next_after", "current_to"}`). Shared by every
+/// reader of the journal (HTTP, the change feed).
+pub async fn journal_page(service: &LedgerService, after: u64, limit: u32) -> Result<Value, JournalError> {
+    let chart = service.chart();
     let grouping = JournalGrouping::new(chart);
     // Nothing has a timestamp after u64::MAX.
     let Some(timestamp_min) = after.checked_add(1) else {
-        return Ok(Json(journal_json(&[], after, position_json(state.service.index_position()))));
+        return Ok(journal_json(&[], after, position_json(service.index_position())));
     };
     let read = |limit: u32| {
-        state.service.query_transfers(QueryFilter { timestamp_min, limit, ..QueryFilter::default() })
+        service.query_transfers(QueryFilter { timestamp_min, limit, ..QueryFilter::default() })
     };
     let first = read(limit).await?;
     let mut transfers = first.items;
@@ -138,14 +146,10 @@ pub async fn journal(
     }
     let returned = entries.last().map_or(0, |last| last.end);
     transfers.truncate(returned);
-    let books = Books::read(&state.service, chart, transfers.iter()).await?;
+    let books = Books::read(service, chart, transfers.iter()).await?;
     let entries: Vec<Value> =
         entries.into_iter().map(|range| books.entry_json(&grouping, &transfers[range])).collect();
-    Ok(Json(journal_json(
-        &entries,
-        transfers.last().map_or(after, |t| t.timestamp),
-        position_json(current_to),
-    )))
+    Ok(journal_json(&entries, transfers.last().map_or(after, |t| t.timestamp), position_json(current_to)))
 }
 
 fn journal_json(entries: &[Value], next_after: u64, current_to: Value) -> Value {
@@ -166,7 +170,7 @@ fn parse_event_id(id: Result<Path<String>, PathRejection>) -> Result<String, Api
 }
 
 /// Transfers per journal page: 1..=`PAGE_LIMIT_MAX`, `PAGE_LIMIT_DEFAULT` when absent.
-fn parse_limit(limit: Option<u64>) -> Result<u32, ApiError> {
+pub fn parse_limit(limit: Option<u64>) -> Result<u32, ApiError> {
     let Some(limit) = limit else { return Ok(PAGE_LIMIT_DEFAULT) };
     u32::try_from(limit).ok().filter(|l| (1..=PAGE_LIMIT_MAX).contains(l)).ok_or_else(|| {
         ApiError::new(ErrorCode::InvalidLimit, format!("limit must be 1..={PAGE_LIMIT_MAX}, got {limit}"))
