@@ -27,12 +27,81 @@ const IDLE_WAKE_MAX: Duration = Duration::from_secs(1);
 pub enum Command {
     CreateAccounts(Vec<Account>),
     CreateTransfers(Vec<Transfer>),
+    /// `CreateTransfers` whose batch carries notes about runs of its transfers (the journal
+    /// entries of standard ledger events). The engine ignores the notes; a durable writer
+    /// records the notes of the runs that were created with the batch (`EntryNotes`).
+    CreateTransfersNoted {
+        transfers: Vec<Transfer>,
+        notes: EntryNotes,
+    },
     LookupAccounts(Vec<u128>),
     LookupTransfers(Vec<u128>),
     /// The balance history of an account with the `history` flag.
     GetAccountBalances(AccountFilter),
     QueryAccounts(QueryFilter),
     StateHash,
+}
+
+/// Opaque notes about runs of a batch's transfers, each kept only if its whole run was created.
+///
+/// A note names a run of consecutive transfers of the batch (`first`, `count`; typically one
+/// linked chain) and carries bytes that only the layer above understands (an event's body, its
+/// template version). The engine never reads them. A durable writer writes the notes of the
+/// runs in which every transfer was created into the batch's WAL record, so they are exactly as
+/// durable, and as atomic, as the transfers they describe.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryNotes {
+    /// The runs, in batch order, not overlapping.
+    pub runs: Vec<NoteRun>,
+    /// The runs' payloads back to back, in run order.
+    pub bytes: Vec<u8>,
+}
+
+/// One note: a run of a batch's transfers and the length of its payload in `EntryNotes::bytes`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoteRun {
+    /// Index of the run's first transfer in the batch.
+    pub first: u32,
+    /// Transfers in the run (at least 1).
+    pub count: u32,
+    /// Payload bytes.
+    pub len: u32,
+}
+
+impl EntryNotes {
+    /// Appends a note for the run `first..first + count`; runs must come in batch order.
+    pub fn push(&mut self, first: u32, count: u32, payload: &[u8]) {
+        debug_assert!(count > 0, "a note names at least one transfer");
+        debug_assert!(
+            self.runs.last().is_none_or(|last| last.first + last.count <= first),
+            "runs in batch order, not overlapping"
+        );
+        self.runs.push(NoteRun { first, count, len: u32::try_from(payload.len()).unwrap_or(u32::MAX) });
+        self.bytes.extend_from_slice(payload);
+    }
+
+    /// Appends `other`'s notes, its runs moved by `offset` transfers (a batch merged behind
+    /// this one's transfers).
+    pub fn append_shifted(&mut self, other: &Self, offset: u32) {
+        self.runs.extend(other.runs.iter().map(|run| NoteRun { first: run.first + offset, ..*run }));
+        self.bytes.extend_from_slice(&other.bytes);
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Each note's run and payload, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (NoteRun, &[u8])> + '_ {
+        let mut offset = 0_usize;
+        self.runs.iter().map(move |run| {
+            let end = (offset + run.len as usize).min(self.bytes.len());
+            let payload = &self.bytes[offset.min(end)..end];
+            offset = end;
+            (*run, payload)
+        })
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -270,15 +339,14 @@ fn execute<S: TransferStore>(
                 Err(e) => Reply::Rejected(e),
             }
         }
-        Command::CreateTransfers(transfers) => {
-            match ledger.apply(clock.now_ns(), Events::CreateTransfers(&transfers), results) {
-                Ok(()) => Reply::CreateTransfers {
-                    results: results.transfers.clone(),
-                    timestamp: results.timestamp,
-                },
-                Err(e) => Reply::Rejected(e),
+        Command::CreateTransfers(transfers) | Command::CreateTransfersNoted { transfers, .. } => match ledger
+            .apply(clock.now_ns(), Events::CreateTransfers(&transfers), results)
+        {
+            Ok(()) => {
+                Reply::CreateTransfers { results: results.transfers.clone(), timestamp: results.timestamp }
             }
-        }
+            Err(e) => Reply::Rejected(e),
+        },
         read => match execute_read(ledger, &read) {
             Some(reply) => reply,
             None => unreachable!("create commands are handled above"),
@@ -291,7 +359,9 @@ fn execute<S: TransferStore>(
 /// filter's limit), so serving it between batches keeps the writer's pauses short.
 pub fn execute_read<S: TransferStore>(ledger: &Ledger<S>, command: &Command) -> Option<Reply> {
     Some(match command {
-        Command::CreateAccounts(_) | Command::CreateTransfers(_) => return None,
+        Command::CreateAccounts(_) | Command::CreateTransfers(_) | Command::CreateTransfersNoted { .. } => {
+            return None;
+        }
         Command::LookupAccounts(ids) => {
             let mut out = Vec::with_capacity(ids.len());
             ledger.lookup_accounts(ids, &mut out);

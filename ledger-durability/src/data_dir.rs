@@ -1,11 +1,12 @@
 //! A data directory: `wal/` (the log), `snapshots/`, `transfers.records` (transfer records,
-//! derived data) and `LOCK`. Opening it recovers the newest loadable snapshot plus the WAL after
+//! derived data), `journal.log` (each op's timestamps and entry notes, derived data) and `LOCK`. Opening it recovers the newest loadable snapshot plus the WAL after
 //! it; `compact` (offline) writes a new snapshot and retires the WAL segments it covers.
 //!
 //! One process at a time: `LOCK` is held with an exclusive `flock` for as long as the directory
 //! is open (the kernel releases it when the process dies, so a `kill -9` leaves no stale lock).
 
 use crate::durable_writer::{DurableObserver, DurableWriter, OpenError};
+use crate::journal_log::{JournalIoError, JournalLog, JournalOpened};
 use crate::online_snapshot::SnapshotPolicy;
 use crate::replay::replay_log;
 use crate::snapshots::{self, SnapshotFile, SnapshotFileError};
@@ -66,6 +67,8 @@ pub enum DataDirError {
     Wal(#[from] WalError),
     #[error(transparent)]
     Open(#[from] OpenError),
+    #[error(transparent)]
+    Journal(#[from] JournalIoError),
 }
 
 /// The exclusive lock on a data directory; released when dropped (or when the process dies).
@@ -136,6 +139,8 @@ pub struct Opened {
     /// Newer snapshots that failed to load (each with its reason).
     pub skipped_snapshots: Vec<String>,
     pub recovery: RecoveryEnd,
+    /// What opening `journal.log` found (before replay appended to it).
+    pub journal: JournalOpened,
 }
 
 /// Opens (creating if needed) a data directory and starts the durable writer.
@@ -159,8 +164,17 @@ pub fn open_observed(
         every_ops: every_ops.max(1),
         ledger: config.ledger,
     });
-    let (writer, recovery) =
-        DurableWriter::open_from(storage, config.wal, start.ledger, start.from, policy, observer, clock)?;
+    let (journal, journal_opened) = JournalLog::open(dir, start.from.op)?;
+    let (writer, recovery) = DurableWriter::open_from(
+        storage,
+        config.wal,
+        start.ledger,
+        start.from,
+        policy,
+        observer,
+        Some(journal),
+        clock,
+    )?;
     Ok(Opened {
         writer,
         lock,
@@ -168,6 +182,7 @@ pub fn open_observed(
         snapshot: start.snapshot,
         skipped_snapshots: start.skipped_snapshots,
         recovery,
+        journal: journal_opened,
     })
 }
 
@@ -188,7 +203,10 @@ pub fn compact(dir: &Path, config: DataDirConfig) -> Result<CompactReport, DataD
     let _lock = lock(dir)?;
     let storage = FileStorage::open(dir).map_err(io_error(dir))?;
     let mut start = start(dir, &config)?;
-    let end = replay_log(&storage, start.from, &mut start.ledger)?;
+    let (mut journal, _) = JournalLog::open(dir, start.from.op)?;
+    let end = replay_log(&storage, start.from, &mut start.ledger, Some(&mut journal))?;
+    // The snapshot must not cover ops whose journal records could still be lost.
+    journal.sync().map_err(io_error(dir))?;
     let last = end.last_position();
     let records_replayed = end.records_replayed;
     if last.op <= start.from.op {
@@ -378,6 +396,120 @@ mod tests {
         assert_eq!(state_hash(&opened), expected);
         assert!(opened.recovery.records_replayed < 100, "replayed {}", opened.recovery.records_replayed);
         drop(opened);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod journal_tests {
+    use super::*;
+    use crate::journal_log::{JOURNAL_FILE, JournalIndex};
+    use ledger_core::clock::ManualClock;
+    use ledger_core::writer::{Command, EntryNotes, Reply};
+    use ledger_core::{Account, AccountFlags, Transfer, TransferFlags};
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ledger-data-dir-journal-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn config() -> DataDirConfig {
+        DataDirConfig { snapshot_every_ops: None, ..DataDirConfig::default() }
+    }
+
+    /// Account 1 may not go below zero (credits must not exceed debits), account 2 is free.
+    fn open_accounts(opened: &Opened) {
+        let accounts = vec![
+            Account {
+                id: 1,
+                ledger: 1,
+                code: 1,
+                flags: AccountFlags::CREDITS_MUST_NOT_EXCEED_DEBITS,
+                ..Account::default()
+            },
+            Account { id: 2, ledger: 1, code: 1, ..Account::default() },
+        ];
+        let reply = opened.writer.call(Command::CreateAccounts(accounts)).expect("accounts");
+        assert!(
+            matches!(reply, Reply::CreateAccounts { ref results, .. } if results.is_empty()),
+            "{reply:?}"
+        );
+    }
+
+    fn chain(first_id: u128, amounts: &[u128], debit: u128, credit: u128) -> Vec<Transfer> {
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(i, &amount)| Transfer {
+                id: first_id + i as u128,
+                debit_account_id: debit,
+                credit_account_id: credit,
+                amount,
+                ledger: 1,
+                code: 1,
+                flags: if i + 1 < amounts.len() { TransferFlags::LINKED } else { TransferFlags::NONE },
+                ..Transfer::default()
+            })
+            .collect()
+    }
+
+    /// Three chains in one batch: A (2 transfers), B (would take account 1 below zero: fails
+    /// whole), C (1 transfer). Only A's and C's notes are kept.
+    fn post_noted(opened: &Opened) -> u64 {
+        let mut transfers = chain(10, &[5, 5], 1, 2);
+        transfers.extend(chain(20, &[1, 100], 2, 1));
+        transfers.extend(chain(30, &[7], 1, 2));
+        let mut notes = EntryNotes::default();
+        notes.push(0, 2, b"event A");
+        notes.push(2, 2, b"event B");
+        notes.push(4, 1, b"event C");
+        let reply = opened.writer.call(Command::CreateTransfersNoted { transfers, notes }).expect("reply");
+        let Reply::CreateTransfers { results, timestamp } = reply else { panic!("{reply:?}") };
+        let failed: Vec<u32> = results.iter().map(|r| r.index).collect();
+        assert_eq!(failed, [2, 3], "chain B fails as a whole");
+        timestamp + 1 - 5
+    }
+
+    fn notes_seen(dir: &Path, end: u64, first_timestamp: u64) -> Vec<(u64, u32, Vec<u8>)> {
+        let mut index = JournalIndex::open(dir).expect("index");
+        index.catch_up(end).expect("catch up");
+        (first_timestamp..first_timestamp + 5)
+            .filter_map(|t| index.note_at(t).expect("read"))
+            .map(|n| (n.timestamp - first_timestamp, n.count, n.payload))
+            .collect()
+    }
+
+    fn journal_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join(JOURNAL_FILE)).expect("journal").len()
+    }
+
+    #[test]
+    fn notes_of_created_chains_reach_the_journal_and_survive_its_loss() {
+        let dir = scratch("notes");
+        let clock = ManualClock::new(1_000);
+        let opened = open(&dir, config(), clock.clone()).expect("open");
+        open_accounts(&opened);
+        let first = post_noted(&opened);
+        drop(opened);
+        let expected = vec![(0, 2, b"event A".to_vec()), (4, 1, b"event C".to_vec())];
+        assert_eq!(notes_seen(&dir, journal_len(&dir), first), expected);
+
+        // The journal is derived: lost entirely, it is rebuilt from the WAL at the next open.
+        std::fs::remove_file(dir.join(JOURNAL_FILE)).expect("remove");
+        let opened = open(&dir, config(), clock.clone()).expect("reopen");
+        assert_eq!(opened.journal.moved_aside, None);
+        drop(opened);
+        assert_eq!(notes_seen(&dir, journal_len(&dir), first), expected);
+
+        // Compaction syncs the journal before its snapshot; the journal then survives restarts
+        // that replay nothing.
+        compact(&dir, config()).expect("compact");
+        let opened = open(&dir, config(), clock).expect("reopen after compaction");
+        assert_eq!(opened.recovery.records_replayed, 0);
+        assert_eq!(opened.journal.ops, Some((1, 2)));
+        drop(opened);
+        assert_eq!(notes_seen(&dir, journal_len(&dir), first), expected);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

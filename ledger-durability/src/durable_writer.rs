@@ -14,16 +14,19 @@
 //! retries the same group every second, and meanwhile the writer refuses new writes with
 //! `Reply::Unavailable`, so memory never runs ahead of the disk by more than one group.
 
+use crate::journal_log::{self, JournalLog};
 use crate::online_snapshot::{JobOutcome, SnapshotPolicy, start_job};
 use crate::replay::{encode_batch, replay_log};
 use crate::snapshots;
 use crate::storage::Storage;
-use crate::wal::record::RECORD_BYTES_MAX;
+use crate::wal::record::{RECORD_HEADER_SIZE, RecordHeader};
 use crate::wal::{GROUP_BYTES_MAX, LogPosition, RecoveryEnd, WalConfig, WalError, WalWriter};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use ledger_core::clock::Clock;
 use ledger_core::transfer_store::TransferStore;
-use ledger_core::writer::{Command, Reply, ReplyTo, Request, RequestQueue, WriterError, execute_read};
+use ledger_core::writer::{
+    Command, EntryNotes, Reply, ReplyTo, Request, RequestQueue, WriterError, execute_read,
+};
 use ledger_core::{BATCH_EVENTS_MAX, BatchResults, Events, Ledger};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +61,8 @@ struct Group {
     transfers_end: u64,
     /// Timestamp of the group's last batch.
     timestamp_end: u64,
+    /// The group's `journal.log` records (one per WAL record), appended once it is durable.
+    journal: Vec<u8>,
     replies: Vec<(ReplyTo, Reply)>,
 }
 
@@ -74,6 +79,9 @@ pub struct DurablePoint {
     pub bytes: u64,
     /// How long the group's write and `fdatasync` took, in nanoseconds.
     pub sync_ns: u64,
+    /// Bytes of `journal.log` written so far, the group's records included (0 without a
+    /// journal): readers index the journal up to here (`JournalIndex::catch_up`).
+    pub journal_end: u64,
 }
 
 /// Called on the WAL thread once at start (the recovered state) and after each durable group,
@@ -118,13 +126,14 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         if ledger.account_count() != 0 || ledger.transfer_count() != 0 || ledger.clock() != 0 {
             return Err(OpenError::LedgerNotFresh);
         }
-        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, None, None, clock)
+        Self::open_from(storage, wal_config, ledger, LogPosition::GENESIS, None, None, None, clock)
     }
 
     /// Like `open`, for a ledger loaded from a snapshot that stands for log position `from`:
     /// replays the WAL records after it. With a `SnapshotPolicy`, the WAL thread takes online
-    /// snapshots (`online_snapshot.rs`) and retires the log they cover. An `observer` hears of
-    /// every durable point (`DurableObserver`).
+    /// snapshots (`online_snapshot.rs`) and retire the log they cover. An `observer` hears of
+    /// every durable point (`DurableObserver`). A `journal` (opened at `from.op`) gets the
+    /// replayed records, then every durable group's (`journal_log.rs`).
     #[allow(clippy::too_many_arguments)]
     pub fn open_from<St>(
         storage: St,
@@ -133,18 +142,20 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         from: LogPosition,
         snapshots: Option<SnapshotPolicy>,
         mut observer: Option<DurableObserver>,
+        mut journal: Option<JournalLog>,
         clock: impl Clock,
     ) -> Result<(Self, RecoveryEnd), OpenError>
     where
         St: Storage + Send + 'static,
         St::File: Send,
     {
-        let end = replay_log(&storage, from, &mut ledger)?;
+        let end = replay_log(&storage, from, &mut ledger, journal.as_mut())?;
         if let Some(observer) = &mut observer {
             observer(DurablePoint {
                 op: end.next_op.saturating_sub(1),
                 transfers: ledger.transfer_count(),
                 timestamp: ledger.clock(),
+                journal_end: journal.as_ref().map_or(0, JournalLog::end),
                 ..DurablePoint::default()
             });
         }
@@ -163,7 +174,7 @@ impl<TS: TransferStore + Send + 'static> DurableWriter<TS> {
         let (status_tx, status_rx) = bounded::<WalStatus>(2);
         let wal_thread = std::thread::Builder::new()
             .name("ledger-wal".into())
-            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting, &wal_groups, observer))
+            .spawn(move || run_wal(wal, &groups_rx, &status_tx, snapshotting, &wal_groups, observer, journal))
             .map_err(OpenError::Spawn)?;
         let state = WriterState {
             ledger,
@@ -246,13 +257,23 @@ struct Snapshotting {
 
 impl Snapshotting {
     /// After a group is durable: collect a finished job (then retire what the oldest kept
-    /// snapshot covers), and start a new one when the log has grown enough.
-    fn after_group<St: Storage>(&mut self, wal: &mut WalWriter<St>, durable: LogPosition) {
+    /// snapshot covers), and start a new one when the log has grown enough. The journal is
+    /// synced first: a snapshot must never cover ops whose journal records could be lost.
+    fn after_group<St: Storage>(
+        &mut self,
+        wal: &mut WalWriter<St>,
+        durable: LogPosition,
+        journal: Option<&JournalLog>,
+    ) {
         if self.job.as_ref().is_some_and(JoinHandle::is_finished) {
             self.collect(wal);
         }
         let since = durable.op.saturating_sub(self.last_op.load(Ordering::Acquire));
         if self.job.is_none() && since >= self.policy.every_ops {
+            if let Some(Err(e)) = journal.map(JournalLog::sync) {
+                eprintln!("ledger: cannot sync the journal, snapshot postponed: {e}");
+                return;
+            }
             match start_job(&self.policy, durable) {
                 Ok(job) => self.job = Some(job),
                 Err(e) => eprintln!("ledger: cannot start a snapshot job: {e}"),
@@ -287,6 +308,7 @@ fn run_wal<St: Storage>(
     mut snapshotting: Option<Snapshotting>,
     groups_written: &GroupCounter,
     mut observer: Option<DurableObserver>,
+    mut journal: Option<JournalLog>,
 ) {
     for mut group in groups {
         loop {
@@ -295,6 +317,18 @@ fn run_wal<St: Storage>(
                 Ok(()) => {
                     let sync_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
                     groups_written.fetch_add(1, Ordering::Relaxed);
+                    // The journal is derived from the WAL, but readers trust it to be complete:
+                    // a failed append stops the ledger like a failed WAL write.
+                    if let Some(journal) = &mut journal
+                        && let Err(error) = journal.append(&group.journal, group.first_op, group.last_op)
+                    {
+                        let message = format!("journal write failed, the ledger has stopped: {error}");
+                        for (reply, _) in group.replies.drain(..) {
+                            reply.send(Reply::Fatal(message.clone()));
+                        }
+                        let _ = status.send(WalStatus::Failed(message));
+                        return;
+                    }
                     if let Some(observer) = &mut observer {
                         observer(DurablePoint {
                             op: group.last_op,
@@ -303,6 +337,7 @@ fn run_wal<St: Storage>(
                             records: group.last_op + 1 - group.first_op,
                             bytes: group.bytes.len() as u64,
                             sync_ns,
+                            journal_end: journal.as_ref().map_or(0, JournalLog::end),
                         });
                     }
                     for (reply, answer) in group.replies.drain(..) {
@@ -310,9 +345,10 @@ fn run_wal<St: Storage>(
                     }
                     if let Some(snapshotting) = &mut snapshotting {
                         let durable = LogPosition { op: group.last_op, checksum: group.last_checksum };
-                        snapshotting.after_group(&mut wal, durable);
+                        snapshotting.after_group(&mut wal, durable, journal.as_ref());
                     }
                     group.bytes.clear();
+                    group.journal.clear();
                     if status.send(WalStatus::Written(group)).is_err() {
                         return;
                     }
@@ -430,9 +466,12 @@ fn handle<TS: TransferStore>(
     status: &Receiver<WalStatus>,
 ) -> Step {
     let Request { command, reply } = request;
-    let events = match &command {
-        Command::CreateAccounts(accounts) => Events::CreateAccounts(accounts),
-        Command::CreateTransfers(transfers) => Events::CreateTransfers(transfers),
+    let (events, notes) = match &command {
+        Command::CreateAccounts(accounts) => (Events::CreateAccounts(accounts), None),
+        Command::CreateTransfers(transfers) => (Events::CreateTransfers(transfers), None),
+        Command::CreateTransfersNoted { transfers, notes } => {
+            (Events::CreateTransfers(transfers), Some(notes))
+        }
         read => {
             // Answered with the group: nobody sees state a crash could still undo.
             if let Some(answer) = execute_read(&state.ledger, read) {
@@ -447,7 +486,7 @@ fn handle<TS: TransferStore>(
     }
     // A group is bounded (recovery's torn-tail window depends on it): when this record might
     // not fit, wait for the group in flight and send this one first.
-    if state.group.bytes.len() as u64 + RECORD_BYTES_MAX > GROUP_BYTES_MAX {
+    if state.group.bytes.len() as u64 + record_len_bound(events, notes) > GROUP_BYTES_MAX {
         while state.in_flight {
             match status.recv() {
                 Ok(WalStatus::Written(empty)) => {
@@ -472,7 +511,7 @@ fn handle<TS: TransferStore>(
         reply.send(Reply::Rejected(error));
         return Step::Continue;
     }
-    append_record(state, now, events);
+    append_record(state, now, events, notes);
     let answer = match command {
         Command::CreateAccounts(_) => Reply::CreateAccounts {
             results: state.results.accounts.clone(),
@@ -490,12 +529,37 @@ fn handle<TS: TransferStore>(
     }
 }
 
-fn append_record<TS: TransferStore>(state: &mut WriterState<TS>, now: u64, events: Events<'_>) {
+/// The most bytes the record of this batch can take (its notes may shrink when runs fail).
+fn record_len_bound(events: Events<'_>, notes: Option<&EntryNotes>) -> u64 {
+    let notes_len = notes.map_or(0, |n| (n.bytes.len() + n.runs.len() * crate::notes::NOTE_HEAD_SIZE) as u64);
+    RECORD_HEADER_SIZE as u64 + events.len() as u64 * 128 + notes_len.div_ceil(64) * 64
+}
+
+fn append_record<TS: TransferStore>(
+    state: &mut WriterState<TS>,
+    now: u64,
+    events: Events<'_>,
+    notes: Option<&EntryNotes>,
+) {
     let op = state.next_op;
     if state.group.bytes.is_empty() {
         state.group.first_op = op;
     }
-    let checksum = encode_batch(&mut state.group.bytes, op, state.last_checksum, now, events, &state.results);
+    let start = state.group.bytes.len();
+    let checksum =
+        encode_batch(&mut state.group.bytes, op, state.last_checksum, now, events, &state.results, notes);
+    let record = &state.group.bytes[start..];
+    if let Some(header) =
+        record.first_chunk::<RECORD_HEADER_SIZE>().and_then(|h| RecordHeader::decode(h).ok())
+    {
+        journal_log::encode_record(
+            &mut state.group.journal,
+            &header,
+            header.notes(&record[RECORD_HEADER_SIZE..]),
+        );
+    } else {
+        debug_assert!(false, "a record just encoded decodes");
+    }
     state.group.last_op = op;
     state.group.last_checksum = checksum;
     state.group.transfers_end = state.ledger.transfer_count();
@@ -513,12 +577,12 @@ fn pulse_if_due<TS: TransferStore>(state: &mut WriterState<TS>, clock: &mut impl
     if state.ledger.next_expiry().is_none_or(|deadline| deadline > now) {
         return;
     }
-    if state.group.bytes.len() as u64 + RECORD_BYTES_MAX > GROUP_BYTES_MAX {
+    if state.group.bytes.len() as u64 + record_len_bound(Events::Pulse, None) > GROUP_BYTES_MAX {
         return; // The next loop turn dispatches the group; the pulse comes after it.
     }
     // A pulse has no events, so apply cannot refuse it.
     if state.ledger.apply(now, Events::Pulse, &mut state.results).is_ok() {
-        append_record(state, now, Events::Pulse);
+        append_record(state, now, Events::Pulse, None);
     }
 }
 

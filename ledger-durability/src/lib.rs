@@ -9,6 +9,8 @@
 
 pub mod data_dir;
 pub mod durable_writer;
+pub mod journal_log;
+pub mod notes;
 pub mod online_snapshot;
 pub mod replay;
 pub mod snapshots;

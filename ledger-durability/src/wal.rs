@@ -15,8 +15,8 @@ pub mod writer;
 
 pub use error::WalError;
 pub use record::{
-    HeaderError, Operation, RECORD_BYTES_MAX, RECORD_HEADER_SIZE, RecordFields, RecordHeader, begin_record,
-    encode, finish_record,
+    HeaderError, Operation, RECORD_BYTES_MAX, RECORD_HEADER_SIZE, RECORD_NOTES_BYTES_MAX, RecordFields,
+    RecordHeader, begin_record, encode, finish_record, record_len_of,
 };
 pub use recovery::{LogPosition, RecoveryEnd, TornTail, VerifyReport, recover, verify};
 pub use segment::{SEGMENT_SIZE_DEFAULT, SegmentInfo, segment_name};

@@ -119,21 +119,21 @@ fn a_flipped_header_byte_is_a_bad_header() {
 #[test]
 fn a_record_of_a_future_format_version_is_refused_by_name() {
     let scratch = ScratchDir::copy_of_fixture("version");
-    // Op 5 (offset 2048 of the first segment) claims format version 2.
+    // Op 5 (offset 2048 of the first segment) claims format version 3.
     let mut bytes = read(&scratch, FIRST);
-    bytes[2048 + 4..2048 + 6].copy_from_slice(&2_u16.to_le_bytes());
+    bytes[2048 + 4..2048 + 6].copy_from_slice(&3_u16.to_le_bytes());
     write(&scratch, FIRST, &bytes);
     assert_fatal(
         &scratch,
         "invalid record header in segment 00000000000000000001.wal at offset 2048 (expected op 5): \
-         unsupported format version 2 (this build reads 1)",
+         unsupported format version 3 (this build reads 1 and 2)",
         |e| {
             matches!(
                 e,
                 WalError::BadHeader {
                     offset: 2048,
                     op: 5,
-                    source: HeaderError::UnsupportedVersion { found: 2 },
+                    source: HeaderError::UnsupportedVersion { found: 3 },
                     ..
                 }
             )

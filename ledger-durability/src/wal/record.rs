@@ -5,7 +5,7 @@
 //! ```text
 //! offset  size  field            type
 //!      0     4  magic            u32   RECORD_MAGIC ("LWAL")
-//!      4     2  version          u16   RECORD_VERSION
+//!      4     2  version          u16   RECORD_VERSION (2; version 1 is still read)
 //!      6     1  operation        u8    1 create_accounts, 2 create_transfers, 3 pulse
 //!      7     1  reserved         u8    must be zero
 //!      8     8  op               u64   sequence number: 1, 2, 3, ... across all segments
@@ -13,18 +13,21 @@
 //!     24     8  timestamp_first  u64   timestamp of the batch's first event
 //!     32     8  timestamp_last   u64   timestamp of the batch's last event (>= first)
 //!     40     4  event_count      u32   events in the body (0 for pulse)
-//!     44     4  body_len         u32   event_count * 128 (0 for pulse)
+//!     44     4  body_len         u32   event_count * 128 + notes_len rounded up to 64
 //!     48     4  body_checksum    u32   CRC32C of the body
 //!     52     4  prev_checksum    u32   record checksum of the previous record (0 for op 1)
-//!     56     4  reserved_2       u32   must be zero
+//!     56     4  notes_len        u32   bytes of entry notes after the events (version 1: 0)
 //!     60     4  header_checksum  u32   CRC32C of bytes 0..60: "the record checksum"
 //! ```
 //!
 //! The header checksum covers `body_checksum` and `prev_checksum`, so it commits to the body and,
 //! through `prev_checksum`, to every record before it: the records form a hash chain.
 //!
-//! Records are multiples of 64 bytes long (64 + 128 * n), so every record in a segment starts at
-//! a 64-byte aligned offset; recovery relies on this when it looks for headers past a torn tail.
+//! The body is the batch's events (`event_count` × 128 bytes), then, for `create_transfers`
+//! only, the batch's entry notes (`notes_len` bytes, laid out in `notes.rs`) padded with zeros
+//! to a multiple of 64. Records are therefore multiples of 64 bytes long, so every record in a
+//! segment starts at a 64-byte aligned offset; recovery relies on this when it looks for headers
+//! past a torn tail.
 
 use ledger_core::{ACCOUNT_SIZE, BATCH_EVENTS_MAX, TRANSFER_SIZE};
 
@@ -41,7 +44,7 @@ pub const RECORD_EVENT_COUNT_OFFSET: usize = 40;
 pub const RECORD_BODY_LEN_OFFSET: usize = 44;
 pub const RECORD_BODY_CHECKSUM_OFFSET: usize = 48;
 pub const RECORD_PREV_CHECKSUM_OFFSET: usize = 52;
-pub const RECORD_RESERVED_2_OFFSET: usize = 56;
+pub const RECORD_NOTES_LEN_OFFSET: usize = 56;
 pub const RECORD_HEADER_CHECKSUM_OFFSET: usize = 60;
 
 const _: () = assert!(RECORD_HEADER_CHECKSUM_OFFSET + 4 == RECORD_HEADER_SIZE);
@@ -49,7 +52,9 @@ const _: () = assert!(RECORD_HEADER_CHECKSUM_OFFSET + 4 == RECORD_HEADER_SIZE);
 /// "LWAL" read as a little-endian u32. An all-zero (preallocated, never written) header fails
 /// this check first.
 pub const RECORD_MAGIC: u32 = u32::from_le_bytes(*b"LWAL");
-pub const RECORD_VERSION: u16 = 1;
+pub const RECORD_VERSION: u16 = 2;
+/// Records written before entry notes: `notes_len` (then `reserved_2`) is always 0.
+pub const RECORD_VERSION_1: u16 = 1;
 
 /// Size of one event in a body: an `Account` or a `Transfer`.
 pub const EVENT_SIZE: usize = EVENT_SIZE_U32 as usize;
@@ -62,8 +67,24 @@ const _: () = assert!(RECORD_EVENTS_MAX as usize == BATCH_EVENTS_MAX);
 
 /// The largest body: 8189 * 128 = 1_048_192 bytes.
 pub const RECORD_BODY_BYTES_MAX: u32 = RECORD_EVENTS_MAX * EVENT_SIZE_U32;
-/// The largest record: header plus the largest body (1_048_256 bytes).
-pub const RECORD_BYTES_MAX: u64 = RECORD_HEADER_SIZE as u64 + RECORD_BODY_BYTES_MAX as u64;
+/// The most entry-note bytes one record carries (960 KiB; the service splits batches to fit).
+pub const RECORD_NOTES_BYTES_MAX: u32 = 960 * 1024;
+/// The largest record: header, the largest batch and the most notes (2_031_296 bytes).
+pub const RECORD_BYTES_MAX: u64 =
+    RECORD_HEADER_SIZE as u64 + RECORD_BODY_BYTES_MAX as u64 + RECORD_NOTES_BYTES_MAX as u64;
+const _: () = assert!(RECORD_NOTES_BYTES_MAX.is_multiple_of(64));
+
+/// `notes_len` rounded up to the 64-byte boundary the body is padded to.
+#[must_use]
+pub const fn notes_padded_len(notes_len: u32) -> u32 {
+    notes_len.div_ceil(64) * 64
+}
+
+/// Bytes of a whole record with `event_count` events and `notes_len` bytes of notes.
+#[must_use]
+pub const fn record_len_of(event_count: usize, notes_len: u32) -> u64 {
+    RECORD_HEADER_SIZE as u64 + (event_count * EVENT_SIZE) as u64 + notes_padded_len(notes_len) as u64
+}
 
 // Every record length is a multiple of 64, so records stay 64-byte aligned in a segment.
 const _: () = assert!(RECORD_HEADER_SIZE.is_multiple_of(64) && EVENT_SIZE.is_multiple_of(64));
@@ -117,6 +138,8 @@ pub struct RecordHeader {
     pub timestamp_last: u64,
     pub event_count: u32,
     pub body_len: u32,
+    /// Bytes of entry notes after the events (unpadded).
+    pub notes_len: u32,
     pub body_checksum: u32,
     pub prev_checksum: u32,
     /// The record checksum: CRC32C of the header bytes before it.
@@ -128,7 +151,7 @@ pub struct RecordHeader {
 pub enum HeaderError {
     #[error("bad magic {found:#010x} (expected {RECORD_MAGIC:#010x})")]
     BadMagic { found: u32 },
-    #[error("unsupported format version {found} (this build reads {RECORD_VERSION})")]
+    #[error("unsupported format version {found} (this build reads {RECORD_VERSION_1} and {RECORD_VERSION})")]
     UnsupportedVersion { found: u16 },
     #[error("header checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
     ChecksumMismatch { stored: u32, computed: u32 },
@@ -142,6 +165,10 @@ pub enum HeaderError {
     TooManyEvents { event_count: u32 },
     #[error("body_len {body_len} does not match event_count {event_count} for {operation:?}")]
     BodyLenMismatch { operation: Operation, event_count: u32, body_len: u32 },
+    #[error(
+        "notes_len {notes_len} is invalid for {operation:?} (at most {RECORD_NOTES_BYTES_MAX}, create_transfers only)"
+    )]
+    NotesLenInvalid { operation: Operation, notes_len: u32 },
     #[error("timestamp_first {first} is after timestamp_last {last}")]
     TimestampsOutOfOrder { first: u64, last: u64 },
 }
@@ -161,6 +188,21 @@ impl RecordHeader {
         RECORD_HEADER_SIZE as u64 + self.body_len as u64
     }
 
+    /// Bytes of the body's events (the rest is notes and padding).
+    #[must_use]
+    pub const fn events_len(&self) -> usize {
+        self.event_count as usize * EVENT_SIZE
+    }
+
+    /// The body's entry notes: `notes_len` bytes after the events. `body` is this record's
+    /// whole body (`body_len` bytes, as `decode` validated).
+    #[must_use]
+    pub fn notes<'b>(&self, body: &'b [u8]) -> &'b [u8] {
+        let start = self.events_len().min(body.len());
+        let end = (start + self.notes_len as usize).min(body.len());
+        &body[start..end]
+    }
+
     /// Validates and decodes a header. Every check that guards a length or an offset runs before
     /// that value is used, and the checksum runs before any field is trusted.
     pub fn decode(bytes: &[u8; RECORD_HEADER_SIZE]) -> Result<Self, HeaderError> {
@@ -169,7 +211,7 @@ impl RecordHeader {
             return Err(HeaderError::BadMagic { found: magic });
         }
         let version = read_u16(bytes, RECORD_VERSION_OFFSET);
-        if version != RECORD_VERSION {
+        if version != RECORD_VERSION && version != RECORD_VERSION_1 {
             return Err(HeaderError::UnsupportedVersion { found: version });
         }
         let stored = read_u32(bytes, RECORD_HEADER_CHECKSUM_OFFSET);
@@ -181,8 +223,12 @@ impl RecordHeader {
         let Some(operation) = Operation::from_u8(operation_byte) else {
             return Err(HeaderError::InvalidOperation { found: operation_byte });
         };
-        if bytes[RECORD_RESERVED_OFFSET] != 0 || read_u32(bytes, RECORD_RESERVED_2_OFFSET) != 0 {
+        let notes_len = read_u32(bytes, RECORD_NOTES_LEN_OFFSET);
+        if bytes[RECORD_RESERVED_OFFSET] != 0 || (version == RECORD_VERSION_1 && notes_len != 0) {
             return Err(HeaderError::ReservedNotZero);
+        }
+        if notes_len > RECORD_NOTES_BYTES_MAX || (notes_len != 0 && operation != Operation::CreateTransfers) {
+            return Err(HeaderError::NotesLenInvalid { operation, notes_len });
         }
         let op = read_u64(bytes, RECORD_OP_OFFSET);
         if op == 0 {
@@ -193,8 +239,10 @@ impl RecordHeader {
         if event_count > RECORD_EVENTS_MAX {
             return Err(HeaderError::TooManyEvents { event_count });
         }
-        // No overflow: event_count <= 8189 was checked, so the product is at most 1_048_192.
-        let expected_body_len = if operation.has_events() { event_count * EVENT_SIZE_U32 } else { 0 };
+        // No overflow: event_count <= 8189 and notes_len <= RECORD_NOTES_BYTES_MAX were checked,
+        // so the sum is at most 2_031_232.
+        let events_len = if operation.has_events() { event_count * EVENT_SIZE_U32 } else { 0 };
+        let expected_body_len = events_len + notes_padded_len(notes_len);
         if body_len != expected_body_len || (!operation.has_events() && event_count != 0) {
             return Err(HeaderError::BodyLenMismatch { operation, event_count, body_len });
         }
@@ -211,6 +259,7 @@ impl RecordHeader {
             timestamp_last,
             event_count,
             body_len,
+            notes_len,
             body_checksum: read_u32(bytes, RECORD_BODY_CHECKSUM_OFFSET),
             prev_checksum: read_u32(bytes, RECORD_PREV_CHECKSUM_OFFSET),
             checksum: stored,
@@ -240,26 +289,40 @@ pub fn begin_record(out: &mut Vec<u8>) -> usize {
     start
 }
 
-/// Completes the record begun at `start` (the body is everything in `out` after its header) and
-/// returns its record checksum, which is the next record's `prev_checksum`.
+/// Completes the record begun at `start`: the body is everything in `out` after its header,
+/// whose first `notes_len` bytes after the events are entry notes (append them, then call this:
+/// it pads them to 64 bytes). Returns the record checksum, which is the next record's
+/// `prev_checksum`.
 ///
 /// # Panics
 ///
 /// On a caller bug, never on input data: `start` is not a record begun with [`begin_record`], the
-/// body is not a whole number of 128-byte events, holds more than `RECORD_EVENTS_MAX` events,
-/// is not empty for a pulse, `op` is 0, or the timestamps are out of order.
-pub fn finish_record(out: &mut [u8], start: usize, fields: &RecordFields) -> u32 {
+/// body is not a whole number of 128-byte events plus the notes, holds more than
+/// `RECORD_EVENTS_MAX` events or more than `RECORD_NOTES_BYTES_MAX` of notes, notes on an
+/// operation other than `create_transfers`, events on a pulse, `op` is 0, or the timestamps are
+/// out of order.
+pub fn finish_record(out: &mut Vec<u8>, start: usize, fields: &RecordFields, notes_len: u32) -> u32 {
     assert!(start + RECORD_HEADER_SIZE <= out.len(), "finish_record: no header reserved at {start}");
+    assert!(notes_len <= RECORD_NOTES_BYTES_MAX, "{notes_len} bytes of notes exceed one record");
+    assert!(
+        notes_len == 0 || fields.operation == Operation::CreateTransfers,
+        "notes on {:?}",
+        fields.operation
+    );
+    let events_len = (out.len() - start - RECORD_HEADER_SIZE)
+        .checked_sub(notes_len as usize)
+        .expect("the body holds the notes");
+    out.resize(out.len() + (notes_padded_len(notes_len) - notes_len) as usize, 0);
     let (header, body) = out[start..].split_at_mut(RECORD_HEADER_SIZE);
-    assert!(body.len().is_multiple_of(EVENT_SIZE), "body of {} bytes is not whole events", body.len());
-    let event_count = body.len() / EVENT_SIZE;
+    assert!(events_len.is_multiple_of(EVENT_SIZE), "body of {events_len} bytes is not whole events");
+    let event_count = events_len / EVENT_SIZE;
     assert!(event_count <= RECORD_EVENTS_MAX as usize, "{event_count} events exceed one record");
     assert!(fields.operation.has_events() || event_count == 0, "a pulse has no events");
     assert!(fields.op > 0, "op numbers start at 1");
     assert!(fields.timestamp_first <= fields.timestamp_last, "timestamps out of order");
     #[expect(clippy::cast_possible_truncation, reason = "event_count <= RECORD_EVENTS_MAX was asserted")]
     let event_count = event_count as u32;
-    let body_len = event_count * EVENT_SIZE_U32;
+    let body_len = event_count * EVENT_SIZE_U32 + notes_padded_len(notes_len);
 
     header.fill(0);
     header[RECORD_MAGIC_OFFSET..][..4].copy_from_slice(&RECORD_MAGIC.to_le_bytes());
@@ -273,6 +336,7 @@ pub fn finish_record(out: &mut [u8], start: usize, fields: &RecordFields) -> u32
     header[RECORD_BODY_LEN_OFFSET..][..4].copy_from_slice(&body_len.to_le_bytes());
     header[RECORD_BODY_CHECKSUM_OFFSET..][..4].copy_from_slice(&crc32c::crc32c(body).to_le_bytes());
     header[RECORD_PREV_CHECKSUM_OFFSET..][..4].copy_from_slice(&fields.prev_checksum.to_le_bytes());
+    header[RECORD_NOTES_LEN_OFFSET..][..4].copy_from_slice(&notes_len.to_le_bytes());
     let checksum = crc32c::crc32c(&header[..RECORD_HEADER_CHECKSUM_OFFSET]);
     header[RECORD_HEADER_CHECKSUM_OFFSET..][..4].copy_from_slice(&checksum.to_le_bytes());
 
@@ -283,8 +347,8 @@ pub fn finish_record(out: &mut [u8], start: usize, fields: &RecordFields) -> u32
     checksum
 }
 
-/// Appends one whole record (header + `body`) to `out` and returns its record checksum. Once
-/// `out` has grown to a group's size, this does not allocate.
+/// Appends one whole record (header + `body`, no notes) to `out` and returns its record
+/// checksum. Once `out` has grown to a group's size, this does not allocate.
 ///
 /// # Panics
 ///
@@ -292,7 +356,7 @@ pub fn finish_record(out: &mut [u8], start: usize, fields: &RecordFields) -> u32
 pub fn encode(out: &mut Vec<u8>, fields: &RecordFields, body: &[u8]) -> u32 {
     let start = begin_record(out);
     out.extend_from_slice(body);
-    finish_record(out, start, fields)
+    finish_record(out, start, fields, 0)
 }
 
 fn read_u16(b: &[u8; RECORD_HEADER_SIZE], offset: usize) -> u16 {
@@ -376,8 +440,8 @@ mod tests {
         assert!(matches!(RecordHeader::decode(&[0; 64]), Err(HeaderError::BadMagic { found: 0 })));
 
         let mut h = good;
-        h[RECORD_VERSION_OFFSET] = 2;
-        assert_eq!(RecordHeader::decode(&h), Err(HeaderError::UnsupportedVersion { found: 2 }));
+        h[RECORD_VERSION_OFFSET] = 3;
+        assert_eq!(RecordHeader::decode(&h), Err(HeaderError::UnsupportedVersion { found: 3 }));
 
         let mut h = good;
         h[RECORD_OP_OFFSET] ^= 0x10;
@@ -394,9 +458,29 @@ mod tests {
         assert_eq!(RecordHeader::decode(&h), Err(HeaderError::ReservedNotZero));
 
         let mut h = good;
-        h[RECORD_RESERVED_2_OFFSET + 3] = 1;
+        h[RECORD_VERSION_OFFSET] = 1;
+        h[RECORD_NOTES_LEN_OFFSET] = 64;
         reseal(&mut h);
-        assert_eq!(RecordHeader::decode(&h), Err(HeaderError::ReservedNotZero));
+        assert_eq!(RecordHeader::decode(&h), Err(HeaderError::ReservedNotZero), "version 1 has no notes");
+
+        let mut h = good;
+        h[RECORD_NOTES_LEN_OFFSET..][..4].copy_from_slice(&(RECORD_NOTES_BYTES_MAX + 1).to_le_bytes());
+        reseal(&mut h);
+        assert!(matches!(RecordHeader::decode(&h), Err(HeaderError::NotesLenInvalid { .. })));
+
+        let mut h = good;
+        h[RECORD_OPERATION_OFFSET] = Operation::CreateAccounts as u8;
+        h[RECORD_NOTES_LEN_OFFSET] = 8;
+        reseal(&mut h);
+        assert!(matches!(RecordHeader::decode(&h), Err(HeaderError::NotesLenInvalid { .. })));
+
+        let mut h = good;
+        h[RECORD_NOTES_LEN_OFFSET] = 8;
+        reseal(&mut h);
+        assert!(
+            matches!(RecordHeader::decode(&h), Err(HeaderError::BodyLenMismatch { .. })),
+            "notes widen the body"
+        );
 
         let mut h = good;
         h[RECORD_OP_OFFSET..][..8].copy_from_slice(&0_u64.to_le_bytes());
@@ -446,6 +530,32 @@ mod tests {
         let mut other = Vec::new();
         let b2 = encode(&mut other, &fields(2, a ^ 1), &[]);
         assert_ne!(b, b2, "a different predecessor gives a different record checksum");
+    }
+
+    #[test]
+    fn notes_follow_the_events_padded_to_64_bytes() {
+        let mut out = Vec::new();
+        let start = begin_record(&mut out);
+        out.extend_from_slice(&[0x11_u8; 2 * EVENT_SIZE]);
+        out.extend_from_slice(b"notes of 17 bytes");
+        finish_record(&mut out, start, &fields(4, 0), 17);
+        assert_eq!(out.len() as u64, record_len_of(2, 17));
+        assert_eq!(out.len(), 64 + 256 + 64);
+        let header = RecordHeader::decode(&header_of(&out)).expect("valid");
+        assert_eq!((header.event_count, header.notes_len, header.body_len), (2, 17, 256 + 64));
+        let body = &out[RECORD_HEADER_SIZE..];
+        header.check_body(body).expect("body");
+        assert_eq!(header.notes(body), b"notes of 17 bytes");
+        assert!(body[256 + 17..].iter().all(|&b| b == 0), "zero padding");
+
+        // A version 1 record (no notes) still reads.
+        let mut v1 = Vec::new();
+        encode(&mut v1, &fields(5, 0), &[0x22_u8; EVENT_SIZE]);
+        let mut h = header_of(&v1);
+        h[RECORD_VERSION_OFFSET..][..2].copy_from_slice(&RECORD_VERSION_1.to_le_bytes());
+        reseal(&mut h);
+        let header = RecordHeader::decode(&h).expect("version 1 reads");
+        assert_eq!((header.notes_len, header.notes(&v1[64..]).len()), (0, 0));
     }
 
     #[test]

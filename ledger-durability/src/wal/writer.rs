@@ -17,11 +17,12 @@ use super::recovery::{LogPosition, RecoveryEnd};
 use super::segment::{SEGMENT_SIZE_DEFAULT, SEGMENT_SIZE_MIN, SegmentInfo, segment_name};
 use crate::storage::{Storage, StorageFile};
 
-/// The largest group: 8 MiB, at least eight records of the largest batch. Larger groups would
+/// The largest group: 8 MiB, at least four records of the largest batch with the most notes
+/// (and eight without notes). Larger groups would
 /// not make `fdatasync` rarer in any way that matters, and every byte of this bound widens the
 /// torn-tail window in which recovery cannot tell a torn write from damage.
 pub const GROUP_BYTES_MAX: u64 = 8 * 1024 * 1024;
-const _: () = assert!(GROUP_BYTES_MAX >= 8 * RECORD_BYTES_MAX);
+const _: () = assert!(GROUP_BYTES_MAX >= 4 * RECORD_BYTES_MAX);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WalConfig {
