@@ -47,6 +47,15 @@ impl BusinessDate {
     pub fn as_yyyymmdd(self) -> u64 {
         u64::from(self.year) * 10_000 + u64::from(self.month) * 100 + u64::from(self.day)
     }
+
+    /// The date `YYYYMMDD` stands for, if it is a real date (the inverse of `as_yyyymmdd`).
+    #[must_use]
+    pub fn from_yyyymmdd(yyyymmdd: u64) -> Option<Self> {
+        let year = u16::try_from(yyyymmdd / 10_000).ok()?;
+        let month = u8::try_from(yyyymmdd / 100 % 100).ok()?;
+        let day = u8::try_from(yyyymmdd % 100).ok()?;
+        Self::new(year, month, day)
+    }
 }
 
 impl fmt::Display for BusinessDate {

@@ -26,6 +26,7 @@ pub mod expression;
 pub mod outcome;
 pub mod plan;
 pub mod posting;
+pub mod record;
 
 pub use account_id::{Subject, account_id, event_hash, subject_hash};
 pub use business_date::BusinessDate;
@@ -38,3 +39,4 @@ pub use event::{LedgerEvent, ReversalEvent, WireEvent};
 pub use expression::{Expression, Rounding};
 pub use outcome::EventOutcome;
 pub use plan::{EntryPlan, PlannedAccount, PlannedPosting};
+pub use record::EventNote;

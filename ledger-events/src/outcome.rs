@@ -22,7 +22,7 @@ use ledger_core::result::CreateTransferResult;
 
 /// The names of `EventError::code()`, in code order from 100. Append only: the position is
 /// the wire code.
-pub const INVALID_EVENT_NAMES: [&str; 23] = [
+pub const INVALID_EVENT_NAMES: [&str; 24] = [
     "invalid_json",
     "wrong_record_type",
     "unknown_field",
@@ -46,6 +46,10 @@ pub const INVALID_EVENT_NAMES: [&str; 23] = [
     "reversal_mismatch",
     "reversal_of_reversal",
     "transfer_id_out_of_range",
+    // The event's record (ids, subjects, components, metadata) is larger than
+    // `record::EVENT_NOTE_BYTES_MAX`; not an `EventError`: the server finds it when it notes
+    // the event.
+    "event_too_large",
 ];
 
 pub const INVALID_EVENT_BASE: u32 = 100;
@@ -149,7 +153,7 @@ mod tests {
         }
         assert_eq!(EventOutcome::LedgerRefused(CreateTransferResult::ExceedsDebits).name(), "exceeds_debits");
         assert_eq!(EventOutcome::from_code(6), None);
-        assert_eq!(EventOutcome::from_code(100 + 23), None);
+        assert_eq!(EventOutcome::from_code(100 + 24), None);
     }
 
     #[test]
