@@ -142,9 +142,11 @@ pub struct JournalOpened {
     /// Bytes dropped at the end: a torn or unsynced tail, or ops after the snapshot that
     /// replay writes again.
     pub bytes_cut: u64,
-    /// The file did not reach the snapshot's op (lost or damaged outside the rules above): it
-    /// was moved aside to this path and the journal starts again after the snapshot. Ops up to
-    /// the snapshot then have no notes; reported at start-up.
+    /// The file was missing or did not reach the snapshot's op (lost or damaged outside the
+    /// rules above): the journal starts again after the snapshot, and ops up to this one have
+    /// no journal records (reported at start-up).
+    pub records_lost_through_op: Option<u64>,
+    /// Where the file that did not reach the snapshot was moved.
     pub moved_aside: Option<PathBuf>,
 }
 
@@ -192,6 +194,7 @@ impl JournalLog {
         let mut opened = JournalOpened {
             ops: first_op.zip(last_op),
             bytes_cut: (bytes.len() - offset) as u64,
+            records_lost_through_op: None,
             moved_aside: None,
         };
         // The kept records must reach the snapshot's op (an empty journal with no snapshot is
@@ -206,6 +209,7 @@ impl JournalLog {
             offset = 0;
             opened.ops = None;
             opened.bytes_cut = 0;
+            opened.records_lost_through_op = Some(snapshot_op);
         }
         let file =
             OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
@@ -530,9 +534,14 @@ mod tests {
         log.append_replayed(&header(1, 10, 1, &notes), &notes).expect("append");
         drop(log);
         let (log, opened) = JournalLog::open(&dir, 5).expect("snapshot at op 5");
-        assert_eq!(log.end(), 0);
+        assert_eq!((log.end(), opened.records_lost_through_op), (0, Some(5)));
         let aside = opened.moved_aside.expect("moved aside");
         assert!(aside.exists());
+        drop(log);
+        // Missing altogether behind a snapshot: reported too.
+        std::fs::remove_file(dir.join(JOURNAL_FILE)).expect("remove");
+        let (_, opened) = JournalLog::open(&dir, 5).expect("snapshot at op 5");
+        assert_eq!((opened.records_lost_through_op, opened.moved_aside), (Some(5), None));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
