@@ -4,18 +4,20 @@ use crate::batching::{split_at_chain_boundaries, split_by_size};
 use crate::config::{ClientConfig, MAX_IN_FLIGHT_LIMIT};
 use crate::connection::{Connection, Frame, Lost, OpenError, Pending, open_with_timeout};
 use crate::error::ClientError;
+use crate::journal::JournalPage;
 use ledger_core::{
     Account, AccountBalance, AccountFilter, AccountFlags, BATCH_EVENTS_MAX, CreateAccountResult,
     CreateTransferResult, EventResult, QueryFilter, Transfer, TransferFlags,
 };
 use ledger_protocol::{
-    BODY_MAX, EVENT_JSON_MAX, EVENT_LENGTH_SIZE, EventCode, HEADER_SIZE, Reply, Request, Status, TOKEN_MAX,
-    encode_request,
+    BODY_MAX, EVENT_JSON_MAX, EVENT_LENGTH_SIZE, EventCode, HEADER_SIZE, JournalRead,
+    READ_JOURNAL_WAIT_MS_MAX, Reply, Request, Status, TOKEN_MAX, encode_request,
 };
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
@@ -50,6 +52,8 @@ impl std::fmt::Debug for Client {
 struct Outgoing {
     request_id: u64,
     frame: Frame,
+    /// Time the server may take on top of `request_timeout` (a `read_journal` wait).
+    grace: Duration,
     /// When the request must be answered by; set on its first send.
     deadline: Option<Instant>,
     reply: Option<Reply>,
@@ -232,6 +236,32 @@ impl Client {
         })
     }
 
+    /// One page of the change feed: the journal entries after cursor `after` (0: from the
+    /// start), at most `limit` transfers of whole entries (0: the server's default). When none
+    /// has come yet, the server waits up to `wait` (at most `READ_JOURNAL_WAIT_MS_MAX`) and
+    /// answers as soon as one is durable, or with an empty page. The request may take
+    /// `request_timeout` on top of `wait`. A read changes nothing, so retries are always safe.
+    /// `JournalFollower` keeps the cursor for you.
+    ///
+    /// # Errors
+    /// Any `ClientError` but `ChainTooLong`; `MalformedJournal` when the page's cursors do not
+    /// move forward from `after`.
+    pub async fn read_journal(
+        &self,
+        after: u64,
+        limit: u32,
+        wait: Duration,
+    ) -> Result<JournalPage, ClientError> {
+        let wait_ms = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX).min(READ_JOURNAL_WAIT_MS_MAX);
+        let mut outgoing = self.encode(&Request::ReadJournal(JournalRead { after, limit, wait_ms }));
+        outgoing.grace = Duration::from_millis(u64::from(wait_ms));
+        let reply = self.send_all(vec![outgoing]).await?.pop();
+        match reply {
+            Some(Reply::Journal(page)) => JournalPage::parse(after, &page),
+            _ => Err(ClientError::UnexpectedReply { operation: "read_journal" }),
+        }
+    }
+
     /// Posts standard ledger events, each the bytes of one `{"type":"event",...}` JSON object
     /// (`docs/events.md`). Any number may be given: they go out in requests of at most
     /// `BATCH_EVENTS_MAX` events and `BODY_MAX` bytes (an event is never split), pipelined on the
@@ -292,7 +322,11 @@ impl Client {
     /// requests still unanswered are retried in their original order after a backoff, so a later
     /// request of the call never overtakes an earlier one that was refused.
     async fn call(&self, requests: impl Iterator<Item = Request>) -> Result<Vec<Reply>, ClientError> {
-        let mut outgoing: Vec<Outgoing> = requests.map(|request| self.encode(&request)).collect();
+        self.send_all(requests.map(|request| self.encode(&request)).collect()).await
+    }
+
+    /// `call` for requests already encoded.
+    async fn send_all(&self, mut outgoing: Vec<Outgoing>) -> Result<Vec<Reply>, ClientError> {
         let config = &self.inner.config;
         let mut attempts = Attempts { started: Instant::now(), count: 0, last_error: String::new() };
         loop {
@@ -371,7 +405,7 @@ impl Client {
                 if let Some(slot) = slot {
                     to_send.next();
                     let request = &mut outgoing[index];
-                    request.deadline.get_or_insert_with(|| Instant::now() + request_timeout);
+                    request.deadline.get_or_insert_with(|| Instant::now() + request_timeout + request.grace);
                     match connection.submit(request.request_id, Arc::clone(&request.frame)).await {
                         Ok(pending) => in_flight.push_back((index, slot, pending)),
                         Err(lost) => interruption = Some(Interruption::Lost(lost)),
@@ -406,7 +440,7 @@ impl Client {
         let request_id = self.inner.next_request_id.fetch_add(1, Ordering::Relaxed);
         let mut frame = Vec::with_capacity(HEADER_SIZE + request.body_len());
         encode_request(request_id, request, &mut frame);
-        Outgoing { request_id, frame: Frame::from(frame), deadline: None, reply: None }
+        Outgoing { request_id, frame: Frame::from(frame), grace: Duration::ZERO, deadline: None, reply: None }
     }
 
     /// The current connection, or a new one. One task reconnects at a time (the others wait on

@@ -29,6 +29,10 @@ pub enum ClientError {
     /// (`server_failed`, `unauthorized`, ...), or with a retryable one while `reconnect` is off.
     #[error("the server answered {}", .0.name())]
     Status(Status),
+    /// A `read_journal` page that is not the JSON the protocol describes, or whose cursors do
+    /// not move forward from the request's (`docs/protocol.md`, "read_journal").
+    #[error("malformed journal page: {0}")]
+    MalformedJournal(String),
     /// The server answered with a reply of another operation.
     #[error("the server answered {operation} with a reply of another kind")]
     UnexpectedReply { operation: &'static str },

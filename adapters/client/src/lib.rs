@@ -67,18 +67,39 @@
 //!
 //! If the call fails with `Timeout`, `GaveUp`, `Io` or `Closed` (`ClientError::outcome_unknown`),
 //! call again with the same events: the answers above say what had been applied.
+//!
+//! # The change feed
+//! `read_journal(after, limit, wait)` reads one page of posted journal entries after a cursor,
+//! waiting on the server for new ones; `JournalFollower` keeps the cursor and yields entries one
+//! by one, in commit order, each exactly once:
+//!
+//! ```no_run
+//! # async fn example(client: ledger_client::Client, stored_cursor: u64) -> Result<(), ledger_client::ClientError> {
+//! use ledger_client::JournalFollower;
+//!
+//! let mut follower = JournalFollower::new(client, stored_cursor);
+//! loop {
+//!     let entry = follower.next().await?;
+//!     // Apply `entry.json`, then store `entry.cursor` with the result: a follower built with
+//!     // it after a restart resumes right after this entry.
+//! #   let _ = entry;
+//! }
+//! # }
+//! ```
 
 mod batching;
 mod client;
 mod config;
 mod connection;
 mod error;
+mod journal;
 
 pub use client::Client;
 pub use config::{Backoff, ClientConfig, MAX_IN_FLIGHT_DEFAULT, MAX_IN_FLIGHT_LIMIT};
 pub use error::ClientError;
+pub use journal::{FOLLOW_LIMIT_DEFAULT, FOLLOW_WAIT_DEFAULT, JournalEntry, JournalFollower, JournalPage};
 pub use ledger_core::{
     Account, AccountBalance, AccountFilter, AccountFlags, BATCH_EVENTS_MAX, CreateAccountResult,
     CreateTransferResult, EventResult, QueryFilter, Transfer, TransferFlags,
 };
-pub use ledger_protocol::{EVENT_JSON_MAX, EventCode, Status};
+pub use ledger_protocol::{EVENT_JSON_MAX, EventCode, READ_JOURNAL_WAIT_MS_MAX, Status};

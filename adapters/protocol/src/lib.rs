@@ -9,6 +9,7 @@
 //! - `status`: the status of a reply, and which statuses close the connection.
 //! - `request`, `reply`: the bodies, `encode_*` and `decode_*`.
 //! - `event_entries`: the length-prefixed JSON events of a `post_events` request.
+//! - `journal_read`: the cursor, limit and wait of a `read_journal` request (the change feed).
 //! - `error`: why a frame is refused, and the status that answers it.
 //!
 //! Reading a frame: read `HEADER_SIZE` bytes, `Header::decode` them (on error,
@@ -19,6 +20,7 @@ mod error;
 mod event_entries;
 mod frame;
 pub mod header;
+pub mod journal_read;
 pub mod operation;
 pub mod reply;
 pub mod request;
@@ -29,7 +31,8 @@ pub use header::{
     BODY_MAX, FRAME_MAX, FrameKind, HEADER_SIZE, Header, HeaderError, HeaderIdentity, MAGIC,
     PROTOCOL_VERSION, checksum,
 };
-pub use operation::{EVENT_JSON_MAX, EVENT_LENGTH_SIZE, Operation, TOKEN_MAX};
+pub use journal_read::{JournalRead, READ_JOURNAL_WAIT_MS_MAX};
+pub use operation::{EVENT_JSON_MAX, EVENT_LENGTH_SIZE, JOURNAL_READ_SIZE, Operation, TOKEN_MAX};
 pub use reply::{EventCode, Reply, decode_reply, encode_error_reply, encode_reply};
 pub use request::{Request, decode_request, encode_request};
 pub use status::Status;

@@ -3,6 +3,8 @@
 use ledger_core::query::{ACCOUNT_BALANCE_SIZE, ACCOUNT_FILTER_SIZE, QUERY_FILTER_SIZE};
 use ledger_core::{ACCOUNT_SIZE, BATCH_EVENTS_MAX, TRANSFER_SIZE};
 
+use crate::header::BODY_MAX;
+
 /// The longest `hello` token, in bytes.
 pub const TOKEN_MAX: usize = 256;
 
@@ -16,6 +18,8 @@ pub const EVENT_RESULT_SIZE: usize = 8;
 pub const EVENT_JSON_MAX: usize = 64 * 1024;
 /// The length prefix of each `post_events` entry: a little-endian u32.
 pub const EVENT_LENGTH_SIZE: usize = 4;
+/// The one record of a `read_journal` request (`journal_read.rs`).
+pub const JOURNAL_READ_SIZE: usize = 16;
 
 /// The operation byte of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,10 +37,13 @@ pub enum Operation {
     QueryTransfers = 8,
     /// Standard ledger events as JSON (`docs/events.md`), each length-prefixed.
     PostEvents = 9,
+    /// One page of the change feed after a cursor, waiting for something new; the reply is the
+    /// page as JSON (`journal_read.rs`).
+    ReadJournal = 10,
 }
 
 impl Operation {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Hello,
         Self::CreateAccounts,
         Self::CreateTransfers,
@@ -47,6 +54,7 @@ impl Operation {
         Self::QueryAccounts,
         Self::QueryTransfers,
         Self::PostEvents,
+        Self::ReadJournal,
     ];
 
     #[must_use]
@@ -62,6 +70,7 @@ impl Operation {
             7 => Some(Self::QueryAccounts),
             8 => Some(Self::QueryTransfers),
             9 => Some(Self::PostEvents),
+            10 => Some(Self::ReadJournal),
             _ => None,
         }
     }
@@ -86,6 +95,7 @@ impl Operation {
             Self::QueryAccounts => "query_accounts",
             Self::QueryTransfers => "query_transfers",
             Self::PostEvents => "post_events",
+            Self::ReadJournal => "read_journal",
         }
     }
 
@@ -101,15 +111,18 @@ impl Operation {
             Self::LookupAccounts | Self::LookupTransfers => ID_SIZE,
             Self::GetAccountTransfers | Self::GetAccountBalances => ACCOUNT_FILTER_SIZE,
             Self::QueryAccounts | Self::QueryTransfers => QUERY_FILTER_SIZE,
+            Self::ReadJournal => JOURNAL_READ_SIZE,
             Self::PostEvents => return None,
         })
     }
 
-    /// Bytes of one record in a successful reply body (0 for `hello`, whose reply is empty).
+    /// Bytes of one record in a successful reply body (0 for `hello`, whose reply is empty; 1
+    /// for `read_journal`, whose reply is JSON counted in bytes).
     #[must_use]
     pub const fn reply_event_size(self) -> usize {
         match self {
             Self::Hello => 0,
+            Self::ReadJournal => 1,
             Self::CreateAccounts | Self::CreateTransfers | Self::PostEvents => EVENT_RESULT_SIZE,
             Self::LookupAccounts | Self::QueryAccounts => ACCOUNT_SIZE,
             Self::LookupTransfers | Self::GetAccountTransfers | Self::QueryTransfers => TRANSFER_SIZE,
@@ -122,7 +135,11 @@ impl Operation {
     pub const fn is_single_record(self) -> bool {
         matches!(
             self,
-            Self::GetAccountTransfers | Self::GetAccountBalances | Self::QueryAccounts | Self::QueryTransfers
+            Self::GetAccountTransfers
+                | Self::GetAccountBalances
+                | Self::QueryAccounts
+                | Self::QueryTransfers
+                | Self::ReadJournal
         )
     }
 
@@ -140,15 +157,18 @@ impl Operation {
             Self::GetAccountTransfers
             | Self::GetAccountBalances
             | Self::QueryAccounts
-            | Self::QueryTransfers => 1,
+            | Self::QueryTransfers
+            | Self::ReadJournal => 1,
         }
     }
 
-    /// The most records a successful reply may carry (a query never answers more than a batch).
+    /// The most records a successful reply may carry: a query never answers more than a batch,
+    /// and a `read_journal` page (bytes of JSON) at most a body.
     #[must_use]
     pub const fn reply_events_max(self) -> usize {
         match self {
             Self::Hello => 0,
+            Self::ReadJournal => BODY_MAX,
             _ => BATCH_EVENTS_MAX,
         }
     }
@@ -163,7 +183,6 @@ impl std::fmt::Display for Operation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::BODY_MAX;
 
     #[test]
     fn operation_bytes_are_stable_and_round_trip() {
@@ -171,9 +190,10 @@ mod tests {
             assert_eq!(usize::from(operation.code()), byte);
             assert_eq!(Operation::from_u8(operation.code()), Some(*operation));
         }
-        assert_eq!(Operation::from_u8(10), None);
+        assert_eq!(Operation::from_u8(11), None);
         assert_eq!(Operation::from_u8(255), None);
         assert_eq!(Operation::PostEvents.name(), "post_events");
+        assert_eq!(Operation::ReadJournal.name(), "read_journal");
         assert_eq!(Operation::CreateTransfers.name(), "create_transfers");
         assert_eq!(Operation::QueryAccounts.to_string(), "query_accounts");
     }

@@ -15,6 +15,8 @@
 //! post_events                                 one 8-byte entry per event not `ok`, in request
 //!                                             order: index u32, code u32 (an event outcome
 //!                                             code, docs/events.md; not checked here)
+//! read_journal                                the page: one JSON object in UTF-8, event_count =
+//!                                             its bytes (journal_read.rs; not parsed here)
 //! ```
 //!
 //! A reply with any other status has an empty body. `event_count` is the number of records.
@@ -48,6 +50,8 @@ pub enum Reply {
     Balances(Vec<AccountBalance>),
     /// The events whose outcome is not `ok` (code 0); an empty list means every event was posted.
     PostEvents(Vec<EventCode>),
+    /// `read_journal`: the bytes of the page's JSON (`GET /v1/journal`'s document), unparsed.
+    Journal(Vec<u8>),
 }
 
 /// The outcome of one event of a `post_events` request, as its raw code. The codec checks only
@@ -76,6 +80,7 @@ impl Reply {
             ),
             Self::Balances(_) => operation == Operation::GetAccountBalances,
             Self::PostEvents(_) => operation == Operation::PostEvents,
+            Self::Journal(_) => operation == Operation::ReadJournal,
         }
     }
 
@@ -90,6 +95,7 @@ impl Reply {
             Self::Transfers(transfers) => transfers.len(),
             Self::Balances(balances) => balances.len(),
             Self::PostEvents(codes) => codes.len(),
+            Self::Journal(page) => page.len(),
         }
     }
 
@@ -106,6 +112,7 @@ impl Reply {
             }
             Operation::GetAccountBalances => Self::Balances(Vec::new()),
             Operation::PostEvents => Self::PostEvents(Vec::new()),
+            Operation::ReadJournal => Self::Journal(Vec::new()),
         }
     }
 }
@@ -113,13 +120,17 @@ impl Reply {
 /// Appends an `ok` reply frame to `out`.
 ///
 /// # Panics
-/// If `reply` does not answer `operation` or holds more than `BATCH_EVENTS_MAX` records: both
-/// are bugs of the server, never something a client sent, and a mismatched reply would be decoded
-/// by the client as the wrong records.
+/// If `reply` does not answer `operation` or holds more records than `reply_events_max` (a batch;
+/// `BODY_MAX` bytes of a journal page): both are bugs of the server, never something a client
+/// sent, and a mismatched reply would be decoded by the client as the wrong records.
 pub fn encode_reply(request_id: u64, operation: Operation, reply: &Reply, out: &mut Vec<u8>) {
     assert!(reply.answers(operation), "a {reply:?} reply does not answer {operation}");
     let event_count = reply.event_count();
-    assert!(event_count <= BATCH_EVENTS_MAX, "a reply holds at most a batch, not {event_count} records");
+    let events_max = operation.reply_events_max();
+    assert!(
+        event_count <= events_max,
+        "a {operation} reply holds at most {events_max} records, not {event_count}"
+    );
     let fields = FrameFields {
         kind: FrameKind::Reply,
         operation: operation.code(),
@@ -151,6 +162,7 @@ pub fn encode_reply(request_id: u64, operation: Operation, reply: &Reply, out: &
                 append_event_result(out, code.index, code.code);
             }
         }
+        Reply::Journal(page) => out.extend_from_slice(page),
     });
 }
 
@@ -212,6 +224,7 @@ pub fn decode_reply(header: &Header, body: &[u8]) -> Result<Result<Reply, Status
             Reply::Balances(decode_records::<ACCOUNT_BALANCE_SIZE, _>(body, AccountBalance::from_bytes))
         }
         Operation::PostEvents => Reply::PostEvents(decode_event_codes(body)?),
+        Operation::ReadJournal => Reply::Journal(body.to_vec()),
     }))
 }
 
@@ -348,6 +361,14 @@ mod tests {
                 ]),
             ),
             (Operation::PostEvents, Reply::PostEvents(Vec::new())),
+            (
+                Operation::ReadJournal,
+                Reply::Journal(
+                    br#"{"entries":[],"next_after":"7","current_to":{"op":"1","transfers":"0"}}"#.to_vec(),
+                ),
+            ),
+            // The codec does not parse the page: any bytes pass.
+            (Operation::ReadJournal, Reply::Journal(vec![0xff, 0x00, b'{'])),
         ]
     }
 
@@ -388,6 +409,23 @@ mod tests {
             let others = Operation::ALL.iter().filter(|&&other| reply.answers(other)).count();
             assert!((1..=3).contains(&others));
         }
+    }
+
+    #[test]
+    fn a_journal_page_may_fill_a_body_but_no_more() {
+        let full = Reply::Journal(vec![b' '; crate::header::BODY_MAX]);
+        let mut frame = Vec::new();
+        encode_reply(3, Operation::ReadJournal, &full, &mut frame);
+        let (header, body) = split(&frame);
+        assert_eq!(header.event_count as usize, crate::header::BODY_MAX);
+        assert_eq!(decode_reply(&header, body), Ok(Ok(full)));
+    }
+
+    #[test]
+    #[should_panic(expected = "at most 1048192 records")]
+    fn a_journal_page_beyond_a_body_is_a_bug() {
+        let over = Reply::Journal(vec![b' '; crate::header::BODY_MAX + 1]);
+        encode_reply(3, Operation::ReadJournal, &over, &mut Vec::new());
     }
 
     #[test]
@@ -519,8 +557,8 @@ mod tests {
         assert!(matches!(decode_reply(&header, &[]), Err(FrameError::TooManyEvents { .. })));
         let header = reply_frame(Operation::Hello.code(), 0, 0, &[0]);
         assert!(matches!(decode_reply(&header, &[0]), Err(FrameError::BodySizeMismatch { .. })));
-        let header = reply_frame(10, 0, 0, &[]);
-        assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnknownOperation { found: 10 }));
+        let header = reply_frame(11, 0, 0, &[]);
+        assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnknownOperation { found: 11 }));
         let header = Header { version: 2, ..reply_frame(1, 0, 0, &[]) };
         assert_eq!(decode_reply(&header, &[]), Err(FrameError::UnsupportedVersion { found: 2 }));
         let header = reply_frame(Operation::LookupAccounts.code(), 0, 1, &body);

@@ -15,6 +15,7 @@
 //! query_transfers        1 × 64   QueryFilter        exactly 1
 //! post_events            N × (u32 len, len bytes     N <= BATCH_EVENTS_MAX, may be 0
 //!                        of JSON), see event_entries
+//! read_journal           1 × 16   JournalRead        exactly 1
 //! ```
 
 use ledger_core::query::{ACCOUNT_FILTER_SIZE, AccountFilter, QUERY_FILTER_SIZE, QueryFilter};
@@ -27,7 +28,8 @@ use crate::frame::{
     decode_records,
 };
 use crate::header::{FrameKind, Header, PROTOCOL_VERSION};
-use crate::operation::{ID_SIZE, Operation};
+use crate::journal_read::JournalRead;
+use crate::operation::{ID_SIZE, JOURNAL_READ_SIZE, Operation};
 
 /// A request, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub enum Request {
     QueryTransfers(QueryFilter),
     /// Standard ledger events, each the bytes of one JSON object (`docs/events.md`), unparsed.
     PostEvents(Vec<Vec<u8>>),
+    /// One page of the change feed after a cursor.
+    ReadJournal(JournalRead),
 }
 
 impl Request {
@@ -61,6 +65,7 @@ impl Request {
             Self::QueryAccounts(_) => Operation::QueryAccounts,
             Self::QueryTransfers(_) => Operation::QueryTransfers,
             Self::PostEvents(_) => Operation::PostEvents,
+            Self::ReadJournal(_) => Operation::ReadJournal,
         }
     }
 
@@ -76,7 +81,8 @@ impl Request {
             Self::GetAccountTransfers(_)
             | Self::GetAccountBalances(_)
             | Self::QueryAccounts(_)
-            | Self::QueryTransfers(_) => 1,
+            | Self::QueryTransfers(_)
+            | Self::ReadJournal(_) => 1,
         }
     }
 
@@ -141,6 +147,7 @@ pub fn encode_request(request_id: u64, request: &Request, out: &mut Vec<u8>) {
         Request::GetAccountTransfers(filter) | Request::GetAccountBalances(filter) => {
             out.extend_from_slice(&filter.to_bytes());
         }
+        Request::ReadJournal(read) => out.extend_from_slice(&read.to_bytes()),
         Request::QueryAccounts(filter) | Request::QueryTransfers(filter) => {
             out.extend_from_slice(&filter.to_bytes());
         }
@@ -195,6 +202,7 @@ pub fn decode_request(header: &Header, body: &[u8]) -> Result<Request, FrameErro
         Operation::GetAccountBalances => Request::GetAccountBalances(decode_account_filter(body, operation)?),
         Operation::QueryAccounts => Request::QueryAccounts(decode_query_filter(body, operation)?),
         Operation::QueryTransfers => Request::QueryTransfers(decode_query_filter(body, operation)?),
+        Operation::ReadJournal => Request::ReadJournal(decode_journal_read(body, operation)?),
         // Its body has no fixed event size: decoded above.
         Operation::PostEvents => return decode_post_events(header, body),
     })
@@ -225,6 +233,11 @@ fn decode_account_filter(body: &[u8], operation: Operation) -> Result<AccountFil
 fn decode_query_filter(body: &[u8], operation: Operation) -> Result<QueryFilter, FrameError> {
     let bytes = body.first_chunk::<QUERY_FILTER_SIZE>().ok_or_else(|| filter_missing(operation, body))?;
     Ok(QueryFilter::from_bytes(bytes))
+}
+
+fn decode_journal_read(body: &[u8], operation: Operation) -> Result<JournalRead, FrameError> {
+    let bytes = body.first_chunk::<JOURNAL_READ_SIZE>().ok_or_else(|| filter_missing(operation, body))?;
+    Ok(JournalRead::from_bytes(bytes))
 }
 
 fn filter_missing(operation: Operation, body: &[u8]) -> FrameError {
@@ -284,6 +297,12 @@ mod tests {
                 "{\"event_id\":\"借\"}".as_bytes().to_vec(),
             ]),
             Request::PostEvents(Vec::new()),
+            Request::ReadJournal(JournalRead {
+                after: 1_764_072_000_000_000_100,
+                limit: 100,
+                wait_ms: 30_000,
+            }),
+            Request::ReadJournal(JournalRead::default()),
         ]
     }
 
@@ -372,7 +391,7 @@ mod tests {
     #[test]
     fn an_unknown_operation_is_unknown_operation() {
         let frame = encode(&Request::LookupAccounts(vec![1]));
-        for operation in [10_u8, 200] {
+        for operation in [11_u8, 200] {
             let (header, body) = with_header(&frame, |h| h.operation = operation);
             let (error, status) = refusal(&header, &body);
             assert_eq!(error, FrameError::UnknownOperation { found: operation });

@@ -8,7 +8,7 @@
 use ledger_core::result::{CreateTransferResult, EventResult};
 use ledger_core::{Transfer, TransferFlags};
 use ledger_protocol::{
-    EventCode, FrameKind, HEADER_SIZE, Header, Operation, Reply, Request, Status, decode_reply,
+    EventCode, FrameKind, HEADER_SIZE, Header, JournalRead, Operation, Reply, Request, Status, decode_reply,
     decode_request, encode_reply, encode_request,
 };
 
@@ -201,4 +201,50 @@ fn the_documented_post_events_reply_is_what_the_codec_encodes() {
     let (header, body) = documented.split_first_chunk::<HEADER_SIZE>().expect("a header");
     let header = Header::decode(header).expect("the documented header is valid");
     assert_eq!(decode_reply(&header, body), Ok(Ok(example_event_reply())));
+}
+
+/// The `read_journal` example: a follower at cursor 1764072000000000103 asks for up to 100
+/// transfers, waiting up to 5 s; nothing new came, so the page is empty.
+const JOURNAL_REQUEST_ID: u64 = 9;
+const EXAMPLE_PAGE: &str =
+    r#"{"entries":[],"next_after":"1764072000000000103","current_to":{"op":"1042","transfers":"8380000"}}"#;
+
+fn example_journal_request() -> Request {
+    Request::ReadJournal(JournalRead { after: 1_764_072_000_000_000_103, limit: 100, wait_ms: 5_000 })
+}
+
+#[test]
+fn the_documented_read_journal_request_is_what_the_codec_encodes() {
+    let mut encoded = Vec::new();
+    encode_request(JOURNAL_REQUEST_ID, &example_journal_request(), &mut encoded);
+    let body = [
+        (8, "after = 1764072000000000103".to_string()),
+        (4, "limit = 100".to_string()),
+        (4, "wait_ms = 5000".to_string()),
+    ];
+    assert_matches_doc("read_journal request", &encoded, &layout(&encoded, &body));
+
+    let documented = doc_example("read_journal request");
+    let (header, body) = documented.split_first_chunk::<HEADER_SIZE>().expect("a header");
+    let header = Header::decode(header).expect("the documented header is valid");
+    assert_eq!(header.operation, Operation::ReadJournal.code());
+    assert_eq!(decode_request(&header, body), Ok(example_journal_request()));
+}
+
+#[test]
+fn the_documented_read_journal_reply_is_what_the_codec_encodes() {
+    let reply = Reply::Journal(EXAMPLE_PAGE.as_bytes().to_vec());
+    let mut encoded = Vec::new();
+    encode_reply(JOURNAL_REQUEST_ID, Operation::ReadJournal, &reply, &mut encoded);
+    let body: Vec<(usize, String)> = EXAMPLE_PAGE
+        .as_bytes()
+        .chunks(16)
+        .map(|chunk| (chunk.len(), std::str::from_utf8(chunk).expect("ASCII").to_owned()))
+        .collect();
+    assert_matches_doc("read_journal reply", &encoded, &layout(&encoded, &body));
+
+    let documented = doc_example("read_journal reply");
+    let (header, body) = documented.split_first_chunk::<HEADER_SIZE>().expect("a header");
+    let header = Header::decode(header).expect("the documented header is valid");
+    assert_eq!(decode_reply(&header, body), Ok(Ok(reply)));
 }

@@ -5,8 +5,8 @@ use ledger_core::query::{AccountBalance, AccountFilter, AccountFilterFlags, Quer
 use ledger_core::result::{CreateAccountResult, CreateTransferResult, EventResult};
 use ledger_core::{Account, AccountFlags, BATCH_EVENTS_MAX, Transfer, TransferFlags};
 use ledger_protocol::{
-    EventCode, FrameKind, HEADER_SIZE, Header, Operation, PROTOCOL_VERSION, Reply, Request, Status,
-    decode_reply, decode_request, encode_error_reply, encode_reply, encode_request,
+    EventCode, FrameKind, HEADER_SIZE, Header, JournalRead, Operation, PROTOCOL_VERSION, Reply, Request,
+    Status, decode_reply, decode_request, encode_error_reply, encode_reply, encode_request,
 };
 use proptest::prelude::*;
 
@@ -119,6 +119,8 @@ fn request() -> impl Strategy<Value = Request> {
         // Any bytes: the codec carries events unparsed.
         prop::collection::vec(prop::collection::vec(any::<u8>(), 0..=40), records)
             .prop_map(Request::PostEvents),
+        (any::<u64>(), any::<u32>(), any::<u32>())
+            .prop_map(|(after, limit, wait_ms)| Request::ReadJournal(JournalRead { after, limit, wait_ms })),
     ]
 }
 
@@ -161,6 +163,9 @@ fn reply() -> impl Strategy<Value = (Operation, Reply)> {
         prop::collection::vec(balance(), records)
             .prop_map(|balances| (Operation::GetAccountBalances, Reply::Balances(balances))),
         event_codes().prop_map(|codes| (Operation::PostEvents, Reply::PostEvents(codes))),
+        // Any bytes: the codec carries the page unparsed.
+        prop::collection::vec(any::<u8>(), 0..=200)
+            .prop_map(|page| (Operation::ReadJournal, Reply::Journal(page))),
     ]
 }
 
@@ -226,7 +231,7 @@ proptest! {
     fn random_frames_never_panic_and_accepted_ones_are_canonical(
         kind in prop::sample::select(&[FrameKind::Request, FrameKind::Reply][..]),
         version in prop_oneof![4 => Just(PROTOCOL_VERSION), 1 => any::<u16>()],
-        operation in prop_oneof![4 => 0_u8..=9, 1 => any::<u8>()],
+        operation in prop_oneof![4 => 0_u8..=10, 1 => any::<u8>()],
         request_id in any::<u64>(),
         event_count in prop_oneof![4 => 0_u32..=3, 1 => any::<u32>()],
         status in prop_oneof![4 => Just(0_u16), 1 => 0_u16..=16],

@@ -65,7 +65,7 @@ fn refused_frames_are_skipped_and_the_next_frame_is_read() {
     bad_body[HEADER_SIZE + 50] ^= 0xff;
 
     let mut unknown_operation = frame(4, &lookup);
-    unknown_operation[15] = 10;
+    unknown_operation[15] = 200;
     reseal(&mut unknown_operation);
 
     let mut wrong_count = frame(5, &lookup);
