@@ -74,6 +74,24 @@ impl AccountPostings {
         self.lists.prefetch_tail(number);
     }
 
+    /// Accounts with a list. Their list numbers are `0..account_count()`, in order of first
+    /// posting.
+    #[must_use]
+    pub fn account_count(&self) -> usize {
+        self.lists.lists()
+    }
+
+    /// The accounts numbered `first` or above, as (list number, id), in no particular order.
+    pub fn numbered_from(&self, first: u64) -> impl Iterator<Item = (u64, u128)> + '_ {
+        let (_, _, slots) = self.numbers.raw();
+        // A slot is [id low half, id high half, list number]; all zero is empty (id 0 is never
+        // stored).
+        slots
+            .iter()
+            .filter(move |&&[low, high, number]| (low != 0 || high != 0) && number >= first)
+            .map(|&[low, high, number]| (number, u128::from(low) | u128::from(high) << 64))
+    }
+
     #[must_use]
     pub fn postings(&self, account_id: u128) -> Option<ListView<'_>> {
         self.lists.view(self.number(account_id)?)
@@ -108,6 +126,11 @@ mod tests {
         assert_eq!(postings.get(0), Some(Posting::new(0, Side::Debit)));
         assert_eq!(postings.get(1), Some(Posting::new(1, Side::Credit)));
         assert_eq!(accounts.postings(u128::MAX - 1).map(|l| l.len()), Some(1));
+        assert_eq!(accounts.account_count(), 2);
+        let mut numbered: Vec<_> = accounts.numbered_from(0).collect();
+        numbered.sort_unstable();
+        assert_eq!(numbered, [(0, 7), (1, u128::MAX - 1)]);
+        assert_eq!(accounts.numbered_from(1).collect::<Vec<_>>(), [(1, u128::MAX - 1)]);
         assert!(accounts.postings(8).is_none());
         let memory = accounts.memory();
         assert_eq!(memory.accounts, 2);

@@ -86,6 +86,13 @@ impl Chunks {
         }
     }
 
+    /// How many chunks start at or before `timestamp`: every record of the chunks before the
+    /// last of them is at or before it.
+    #[must_use]
+    pub fn chunks_starting_at_or_before(&self, timestamp: u64) -> u64 {
+        self.first_timestamps.partition_point(|&first| first <= timestamp) as u64
+    }
+
     /// False only if no record of chunk `chunk` has a `user_data_128` with this hash.
     #[must_use]
     pub fn may_hold_correlation(&self, chunk: u64, hash: u64) -> bool {
@@ -117,6 +124,9 @@ mod tests {
         assert_eq!(chunks.timestamp_below(17, 300), None, "the last chunk has no upper bound");
         assert_eq!(chunks.timestamp_below(17, 250), Some(false));
         assert_eq!((chunks.chunk_of(17), chunks.chunk_start(2)), (2, 16));
+        let starting: Vec<u64> =
+            [99, 100, 179, 180, 260, 999].map(|t| chunks.chunks_starting_at_or_before(t)).to_vec();
+        assert_eq!(starting, [0, 1, 1, 2, 3, 3]);
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub enum HistoryError {
     /// one node.
     #[error("the history index is full (at most {limit} transfers)")]
     CapacityReached { limit: u64 },
+    /// A trial balance total (the posted debits or credits of one account code, in minor units)
+    /// does not fit in 128 bits. Concerns that query only.
+    #[error("the posted totals of code {code} in ledger {ledger} exceed 2^128 minor units")]
+    TotalOverflow { ledger: u32, code: u16 },
 }
 
 /// The invariant a corrupt record breaks.

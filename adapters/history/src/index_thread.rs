@@ -15,8 +15,13 @@
 //!
 //! Replies run on the index thread: they should hand the result over (a channel send) and
 //! return.
+//!
+//! A trial balance (`trial_balance`) is answered the same way, from `CodeTotals`: the first
+//! after a start, or after many transfers, reads the records not attributed yet, so it may hold
+//! the thread for about a second per ten million of them.
 
 use crate::chunks::CHUNK_RECORDS;
+use crate::code_totals::{CODES_WANTED_MAX, CodeTotals, TrialBalanceAnswer, TrialBalanceRequest};
 use crate::error::HistoryError;
 use crate::index::{Index, IngestError};
 use crate::position::{IndexPosition, PositionCell};
@@ -39,6 +44,9 @@ pub const INGEST_READ_RECORDS: usize = CHUNK_RECORDS;
 
 /// The answer to a query: the transfers, and the position the index was at when it answered.
 pub type TransfersReply = Box<dyn FnOnce(Result<(Vec<Transfer>, IndexPosition), HistoryError>) + Send>;
+
+/// The answer to a trial balance query.
+pub type TrialBalanceReply = Box<dyn FnOnce(Result<TrialBalanceAnswer, HistoryError>) + Send>;
 
 /// A handle to the index thread. Clones share the thread; the thread stops after its pending
 /// work when `stop` is called or the last handle is dropped.
@@ -68,12 +76,14 @@ pub struct HistoryMemory {
     pub posting_list_bytes: u64,
     /// Chunk timestamps and `user_data_128` filters.
     pub chunk_bytes: u64,
+    /// Account codes and per-chunk posted totals by code (`code_totals`).
+    pub code_totals_bytes: u64,
 }
 
 impl HistoryMemory {
     #[must_use]
     pub fn total_bytes(&self) -> u64 {
-        self.account_table_bytes + self.posting_list_bytes + self.chunk_bytes
+        self.account_table_bytes + self.posting_list_bytes + self.chunk_bytes + self.code_totals_bytes
     }
 }
 
@@ -90,7 +100,7 @@ struct Shared {
     position: PositionCell,
     queries: Mutex<Queries>,
     stopping: AtomicBool,
-    memory: [AtomicU64; 5],
+    memory: [AtomicU64; 6],
 }
 
 #[derive(Debug, Default)]
@@ -100,38 +110,57 @@ struct Queries {
     closed: bool,
 }
 
-#[derive(Debug)]
+/// A query and the reply it is owed.
 enum Request {
-    Account(AccountFilter),
-    Transfers(QueryFilter),
+    Account(AccountFilter, TransfersReply),
+    Transfers(QueryFilter, TransfersReply),
+    TrialBalance(TrialBalanceRequest, TrialBalanceReply),
+}
+
+impl Request {
+    fn fail(self, error: HistoryError) {
+        match self {
+            Self::Account(_, reply) | Self::Transfers(_, reply) => reply(Err(error)),
+            Self::TrialBalance(_, reply) => reply(Err(error)),
+        }
+    }
 }
 
 /// A queued query. Dropped unanswered (the thread gone), it answers `Stopped`: every reply is
 /// called exactly once.
 struct Query {
-    request: Request,
-    reply: Option<TransfersReply>,
+    request: Option<Request>,
 }
 
 impl Query {
-    fn answer(mut self, result: Result<(Vec<Transfer>, IndexPosition), HistoryError>) {
-        if let Some(reply) = self.reply.take() {
-            reply(result);
+    fn new(request: Request) -> Self {
+        Self { request: Some(request) }
+    }
+
+    fn fail(mut self, error: HistoryError) {
+        if let Some(request) = self.request.take() {
+            request.fail(error);
         }
     }
 }
 
 impl Drop for Query {
     fn drop(&mut self) {
-        if let Some(reply) = self.reply.take() {
-            reply(Err(HistoryError::Stopped));
+        if let Some(request) = self.request.take() {
+            request.fail(HistoryError::Stopped);
         }
     }
 }
 
 impl std::fmt::Debug for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Query").field("request", &self.request).finish_non_exhaustive()
+        let request: &dyn std::fmt::Debug = match &self.request {
+            Some(Request::Account(filter, _)) => filter,
+            Some(Request::Transfers(filter, _)) => filter,
+            Some(Request::TrialBalance(request, _)) => request,
+            None => &"answered",
+        };
+        f.debug_struct("Query").field("request", request).finish_non_exhaustive()
     }
 }
 
@@ -147,6 +176,7 @@ impl HistoryIndex {
             path: transfers_file.to_path_buf(),
             file: None,
             index: Index::new(CHUNK_RECORDS),
+            code_totals: CodeTotals::default(),
             position: IndexPosition::default(),
             failed: None,
             buffer: vec![[0_u8; TRANSFER_SIZE]; INGEST_READ_RECORDS],
@@ -169,12 +199,19 @@ impl HistoryIndex {
     /// The transfers of one account (`AccountFilter` semantics: `ledger_core::query`), answered
     /// on the index thread once it has ingested everything announced before.
     pub fn get_account_transfers(&self, filter: AccountFilter, reply: TransfersReply) {
-        self.submit(Query { request: Request::Account(filter), reply: Some(reply) });
+        self.submit(Query::new(Request::Account(filter, reply)));
     }
 
     /// Transfers by their secondary fields (`QueryFilter` semantics), as `get_account_transfers`.
     pub fn query_transfers(&self, filter: QueryFilter, reply: TransfersReply) {
-        self.submit(Query { request: Request::Transfers(filter), reply: Some(reply) });
+        self.submit(Query::new(Request::Transfers(filter, reply)));
+    }
+
+    /// The posted totals by account code of one ledger as of a time (`code_totals`), answered
+    /// as `get_account_transfers`. The answer may instead name accounts whose codes the index
+    /// needs first: ask again with them in `request.codes` (`TrialBalanceAnswer::CodesWanted`).
+    pub fn trial_balance(&self, request: TrialBalanceRequest, reply: TrialBalanceReply) {
+        self.submit(Query::new(Request::TrialBalance(request, reply)));
     }
 
     fn submit(&self, query: Query) {
@@ -182,13 +219,13 @@ impl HistoryIndex {
         let mut queries = shared.queries_locked();
         if queries.closed {
             drop(queries);
-            query.answer(Err(HistoryError::Stopped));
+            query.fail(HistoryError::Stopped);
             return;
         }
         if queries.queue.len() >= QUERIES_QUEUED_MAX {
             let queued = queries.queue.len();
             drop(queries);
-            query.answer(Err(HistoryError::Busy { queued }));
+            query.fail(HistoryError::Busy { queued });
             return;
         }
         queries.queue.push_back(query);
@@ -212,9 +249,16 @@ impl HistoryIndex {
     /// The index's memory, as of its position (atomics).
     #[must_use]
     pub fn memory(&self) -> HistoryMemory {
-        let [transfers, accounts, account_table_bytes, posting_list_bytes, chunk_bytes] =
+        let [transfers, accounts, account_table_bytes, posting_list_bytes, chunk_bytes, code_totals_bytes] =
             self.inner.shared.memory.each_ref().map(|m| m.load(Ordering::Relaxed));
-        HistoryMemory { transfers, accounts, account_table_bytes, posting_list_bytes, chunk_bytes }
+        HistoryMemory {
+            transfers,
+            accounts,
+            account_table_bytes,
+            posting_list_bytes,
+            chunk_bytes,
+            code_totals_bytes,
+        }
     }
 
     /// Stops the thread after pending work: queued queries are answered, a catch-up without a
@@ -276,6 +320,8 @@ struct Worker {
     /// Opened on the first read.
     file: Option<RecordFile>,
     index: Index,
+    /// Posted totals by account code, for trial balances.
+    code_totals: CodeTotals,
     position: IndexPosition,
     /// The error that stopped ingesting; every later query answers it.
     failed: Option<HistoryError>,
@@ -366,6 +412,11 @@ impl Worker {
 
     fn publish(&mut self, position: IndexPosition) {
         self.position = position;
+        self.publish_memory();
+        self.shared.position.store(position);
+    }
+
+    fn publish_memory(&self) {
         let memory = self.index.memory();
         let values = [
             memory.transfers,
@@ -373,33 +424,74 @@ impl Worker {
             memory.accounts.id_table_bytes as u64,
             (memory.accounts.list_head_bytes + memory.accounts.posting_bytes) as u64,
             memory.chunk_bytes as u64,
+            self.code_totals.allocated_bytes() as u64,
         ];
         for (cell, value) in self.shared.memory.iter().zip(values) {
             cell.store(value, Ordering::Relaxed);
         }
-        self.shared.position.store(position);
     }
 
-    fn answer(&mut self, query: Query) {
-        let result = match &self.failed {
-            Some(error) => Err(error.clone()),
-            None => self.search(&query.request).map(|transfers| (transfers, self.position)),
-        };
-        query.answer(result);
-    }
-
-    fn search(&mut self, request: &Request) -> Result<Vec<Transfer>, HistoryError> {
-        let Some(file) = &self.file else {
-            // Nothing ingested yet, so nothing to read: every query is answered empty.
-            debug_assert_eq!(self.index.records(), 0);
-            return Ok(Vec::new());
-        };
+    fn answer(&mut self, mut query: Query) {
+        let Some(request) = query.request.take() else { return };
+        if let Some(error) = &self.failed {
+            request.fail(error.clone());
+            return;
+        }
         match request {
-            Request::Account(filter) => search::account_transfers(&self.index, file, filter),
-            Request::Transfers(filter) => {
-                search::query_transfers(&self.index, file, filter, &mut self.buffer)
+            Request::Account(filter, reply) => {
+                let result = match &self.file {
+                    Some(file) => search::account_transfers(&self.index, file, &filter),
+                    None => Ok(self.nothing_ingested()),
+                };
+                reply(result.map(|transfers| (transfers, self.position)));
+            }
+            Request::Transfers(filter, reply) => {
+                let result = match &self.file {
+                    Some(file) => search::query_transfers(&self.index, file, &filter, &mut self.buffer),
+                    None => Ok(self.nothing_ingested()),
+                };
+                reply(result.map(|transfers| (transfers, self.position)));
+            }
+            Request::TrialBalance(request, reply) => {
+                let result = self.trial_balance(request);
+                self.publish_memory();
+                reply(result);
             }
         }
+    }
+
+    /// Without a file nothing is ingested, so nothing can be read: every query is answered
+    /// empty.
+    fn nothing_ingested(&self) -> Vec<Transfer> {
+        debug_assert_eq!(self.index.records(), 0);
+        Vec::new()
+    }
+
+    /// Learns the codes the request brings, asks for the ones still missing, attributes the
+    /// records not attributed yet, and adds up (`code_totals`).
+    fn trial_balance(&mut self, request: TrialBalanceRequest) -> Result<TrialBalanceAnswer, HistoryError> {
+        let accounts = self.index.accounts();
+        self.code_totals.learn(accounts, &request.codes);
+        let wanted = self.code_totals.codes_wanted(accounts, CODES_WANTED_MAX);
+        if !wanted.is_empty() {
+            return Ok(TrialBalanceAnswer::CodesWanted(wanted));
+        }
+        let ledger_and_time = (request.ledger, request.at);
+        let Some(file) = &self.file else {
+            debug_assert_eq!(self.index.records(), 0);
+            let empty = crate::code_totals::LedgerTotals {
+                ledger: request.ledger,
+                position: self.position,
+                at: 0,
+                rows: Vec::new(),
+            };
+            return Ok(TrialBalanceAnswer::Totals(empty));
+        };
+        let limit = self.position.transfers;
+        self.code_totals.attribute(&self.index, file, limit, &mut self.buffer)?;
+        self.code_totals
+            .ledger_totals(&self.index, file, ledger_and_time, self.position, &mut self.buffer)
+            .map(TrialBalanceAnswer::Totals)
     }
 }
 

@@ -14,6 +14,9 @@
 //!   (`chunks`, `correlation_filter`), so a search by time needs few file reads and a scan for
 //!   a correlation id skips the chunks that cannot hold it.
 //!
+//! A trial balance (posted debits and credits by account code, as of a time) is added up from
+//! per-chunk totals by code (`code_totals`); the accounts' codes come from the caller.
+//!
 //! Transfer queries (`QueryFilter`) search the file itself by timestamp and scan the range:
 //! fields other than the timestamp are not indexed, so a selective filter on `code`, `ledger`
 //! or `user_data_64/32` over a wide time range reads the whole range (`search`).
@@ -28,11 +31,12 @@
 //! summaries when `user_data_128` is used.
 //!
 //! Map: `index_thread` (the thread, `HistoryIndex`, `DurableFeed`), `index` (ingest),
-//! `search` (the queries), `accounts`, `posting_lists`, `posting` (per-account lists), `chunks`,
+//! `search` (the queries), `code_totals` (trial balances), `accounts`, `posting_lists`, `posting` (per-account lists), `chunks`,
 //! `correlation_filter`, `records` (reading the file), `position`, `error`, `prefetch`.
 
 mod accounts;
 mod chunks;
+mod code_totals;
 mod correlation_filter;
 mod error;
 mod index;
@@ -45,9 +49,14 @@ mod records;
 mod search;
 
 pub use chunks::CHUNK_RECORDS;
+pub use code_totals::{
+    AccountCode, CODES_WANTED_MAX, CodeTotal, LedgerTotals, TrialBalanceAnswer, TrialBalanceRequest,
+    moves_posted_balances,
+};
 pub use error::{Corruption, HistoryError};
 pub use index_thread::{
     DurableFeed, HistoryIndex, HistoryMemory, INGEST_READ_RECORDS, QUERIES_QUEUED_MAX, TransfersReply,
+    TrialBalanceReply,
 };
 pub use position::IndexPosition;
 pub use posting::{POSITION_LIMIT, POSTING_SIZE};

@@ -1,7 +1,8 @@
 //! Measures the history index: builds a record file of N transfers over M accounts, then
 //! reports the rebuild rate (one announcement of the whole file), the ingest rate (one
 //! announcement per batch of 8,189, waiting for each as a server under load would), the
-//! index's bytes per transfer, and the latency of a few queries.
+//! index's bytes per transfer, the latency of a few queries, and of trial balances (the first
+//! learns every account's code and attributes the whole file; later ones add up chunk totals).
 //!
 //! ```text
 //! cargo run --release -p ledger-history --bin history-ingest -- [transfers] [accounts] [dir]
@@ -10,7 +11,10 @@
 //! fresh in the page cache, as it is when the writer has just written it.
 
 use ledger_core::{AccountFilter, AccountFilterFlags, BATCH_EVENTS_MAX, QueryFilter, Transfer};
-use ledger_history::{HistoryError, HistoryIndex, HistoryMemory, IndexPosition};
+use ledger_history::{
+    AccountCode, HistoryError, HistoryIndex, HistoryMemory, IndexPosition, TrialBalanceAnswer,
+    TrialBalanceRequest,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -18,6 +22,8 @@ use std::time::{Duration, Instant};
 
 /// Transfers sharing one `user_data_128` (one business event posts a few transfers).
 const TRANSFERS_PER_EVENT: u64 = 4;
+/// Account codes of the chart the trial balance adds up to: account `id` has code `id % 50`.
+const CODES: u64 = 50;
 const QUERY_SAMPLES: u32 = 200;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,6 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("rebuild", transfers, rebuild);
     print_memory(&index.memory(), rss_after.saturating_sub(rss_before));
     print_queries(&index, transfers, accounts)?;
+    print_trial_balances(&index, transfers)?;
+    print_memory(&index.memory(), 0);
     index.stop();
     drop(feed);
 
@@ -126,12 +134,13 @@ fn print_memory(memory: &HistoryMemory, rss_growth: u64) {
     let per_transfer = |bytes: u64| bytes as f64 / memory.transfers as f64;
     println!(
         "memory: {} accounts; per transfer: account table {:.2} B + posting lists {:.2} B = {:.2} B per-account index; \
-         chunk summaries {:.2} B; total {:.2} B ({} MiB); resident growth {:.2} B/transfer",
+         chunk summaries {:.2} B; code totals {:.2} B; total {:.2} B ({} MiB); resident growth {:.2} B/transfer",
         memory.accounts,
         per_transfer(memory.account_table_bytes),
         per_transfer(memory.posting_list_bytes),
         per_transfer(memory.account_table_bytes + memory.posting_list_bytes),
         per_transfer(memory.chunk_bytes),
+        per_transfer(memory.code_totals_bytes),
         per_transfer(memory.total_bytes()),
         memory.total_bytes() >> 20,
         per_transfer(rss_growth),
@@ -189,6 +198,52 @@ fn print_queries(index: &HistoryIndex, transfers: u64, accounts: u64) -> Result<
         mean_us(newest),
         mean_us(ranged),
         mean_us(correlated),
+    );
+    Ok(())
+}
+
+fn trial_balance(index: &HistoryIndex, at: Option<u64>) -> Result<(usize, u32), HistoryError> {
+    let mut codes = Vec::new();
+    for round in 1..=1024 {
+        let (tx, rx) = mpsc::channel();
+        let request = TrialBalanceRequest { ledger: 156, at, codes: std::mem::take(&mut codes) };
+        index.trial_balance(request, Box::new(move |answer| drop(tx.send(answer))));
+        match rx.recv().map_err(|_| HistoryError::Stopped)?? {
+            TrialBalanceAnswer::Totals(totals) => return Ok((totals.rows.len(), round)),
+            TrialBalanceAnswer::CodesWanted(ids) => {
+                codes = ids
+                    .into_iter()
+                    .map(|account_id| AccountCode {
+                        account_id,
+                        code: u16::try_from(account_id % u128::from(CODES)).unwrap_or(0),
+                    })
+                    .collect();
+            }
+        }
+    }
+    Err(HistoryError::Busy { queued: 0 })
+}
+
+fn print_trial_balances(index: &HistoryIndex, transfers: u64) -> Result<(), HistoryError> {
+    let started = Instant::now();
+    let (rows, rounds) = trial_balance(index, None)?;
+    println!(
+        "trial balance, first ({rounds} rounds to learn the codes, the whole file attributed): {:.3} s, {rows} codes",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    trial_balance(index, None)?;
+    let now = started.elapsed();
+    let started = Instant::now();
+    for sample in 0..QUERY_SAMPLES {
+        // Anywhere in the history: the chunks before, plus a partial read of one chunk.
+        let at = 1_700_000_000_000_000_000 + 1 + u64::from(sample) * (transfers / u64::from(QUERY_SAMPLES));
+        trial_balance(index, Some(at))?;
+    }
+    println!(
+        "trial balance, next: now {:.1} us; at a random time (mean of {QUERY_SAMPLES}): {:.1} us",
+        now.as_secs_f64() * 1e6,
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(QUERY_SAMPLES)
     );
     Ok(())
 }
