@@ -34,7 +34,16 @@ pub const EXPRESSION_DEPTH_MAX: usize = 8;
 pub struct Expression {
     text: String,
     terms: BTreeMap<String, Decimal>,
+    /// The same terms with integer coefficients, when every coefficient is an integer of at
+    /// most `INTEGER_COEFFICIENT_MAX` in magnitude (`evaluate_minor`).
+    integer_terms: Option<Vec<(String, i64)>>,
 }
+
+/// The largest coefficient (in magnitude) `evaluate_minor` takes. With components below
+/// `plan::FAST_MINOR_UNITS_MAX` (10^20) and at most `EXPRESSION_TOKENS_MAX` terms, every sum
+/// stays below 64 × 10^6 × 10^20 < 2^96, where decimal arithmetic is exact too: both ways of
+/// evaluating give the same amount.
+pub const INTEGER_COEFFICIENT_MAX: i64 = 1_000_000;
 
 /// How a computed share is rounded to the ledger's scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,8 +131,18 @@ impl Expression {
         if !linear.constant.is_zero() {
             return Err(ExpressionError::ConstantTerm);
         }
-        let terms = linear.terms.into_iter().filter(|(_, c)| !c.is_zero()).collect();
-        Ok(Self { text: text.trim().to_owned(), terms })
+        let terms: BTreeMap<String, Decimal> =
+            linear.terms.into_iter().filter(|(_, c)| !c.is_zero()).collect();
+        let integer_terms = terms
+            .iter()
+            .map(|(name, coefficient)| {
+                let coefficient = coefficient.normalize();
+                let integer = i64::try_from(coefficient.mantissa()).ok()?;
+                (coefficient.scale() == 0 && integer.abs() <= INTEGER_COEFFICIENT_MAX)
+                    .then(|| (name.clone(), integer))
+            })
+            .collect();
+        Ok(Self { text: text.trim().to_owned(), terms, integer_terms })
     }
 
     /// Parses a condition `EXPRESSION > 0`.
@@ -180,6 +199,29 @@ impl Expression {
             Some(rounding) => sum.round_dp_with_strategy(u32::from(scale), rounding.strategy()),
             None => sum,
         })
+    }
+}
+
+impl Expression {
+    /// Evaluates on minor units: `Σ coefficient × minor_units(component)` (missing components
+    /// are zero). `None` if some coefficient is not a small integer (`INTEGER_COEFFICIENT_MAX`)
+    /// or the sum leaves i128; the caller then evaluates with `evaluate`. With integer
+    /// coefficients the amount is already at the ledger's scale, so no rounding applies.
+    #[must_use]
+    pub fn evaluate_minor(&self, minor_units: impl Fn(&str) -> Option<u128>) -> Option<i128> {
+        let mut sum = 0_i128;
+        for (component, coefficient) in self.integer_terms.as_deref()? {
+            let Some(value) = minor_units(component) else { continue };
+            let product = i128::try_from(value).ok()?.checked_mul(i128::from(*coefficient))?;
+            sum = sum.checked_add(product)?;
+        }
+        Some(sum)
+    }
+
+    /// True if `evaluate_minor` applies (every coefficient a small integer).
+    #[must_use]
+    pub fn has_integer_coefficients(&self) -> bool {
+        self.integer_terms.is_some()
     }
 }
 
@@ -456,6 +498,23 @@ mod tests {
         assert_eq!(at(Rounding::HalfUp), "0.47");
         assert_eq!(at(Rounding::Down), "0.46");
         assert_eq!(at(Rounding::Up), "0.47");
+    }
+
+    #[test]
+    fn integer_coefficients_evaluate_on_minor_units() {
+        let e = Expression::parse("2 * (principal - coupon) + fee").expect("valid");
+        assert!(e.has_integer_coefficients());
+        let minor = |name: &str| match name {
+            "principal" => Some(10_000),
+            "coupon" => Some(250),
+            _ => None,
+        };
+        assert_eq!(e.evaluate_minor(minor), Some(19_500));
+        let share = Expression::parse("interest * 0.03").expect("valid");
+        assert!(!share.has_integer_coefficients());
+        assert_eq!(share.evaluate_minor(|_| Some(1)), None);
+        let large = Expression::parse("interest * 1000001").expect("valid");
+        assert!(!large.has_integer_coefficients(), "beyond INTEGER_COEFFICIENT_MAX");
     }
 
     #[test]

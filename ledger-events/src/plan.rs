@@ -17,22 +17,31 @@
 //! A component the event leaves out counts as zero; postings whose amount is zero, or whose
 //! condition is false, are dropped.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
-use ledger_core::{Account, Transfer, TransferFlags};
+use ledger_core::{Account, AccountFlags, Transfer, TransferFlags};
 use rust_decimal::Decimal;
 
 use crate::account_id::{self, Subject};
 use crate::amount;
 use crate::business_date::BusinessDate;
-use crate::chart::{AccountRef, Chart, EntryTemplate};
+use crate::chart::{AccountRef, Chart, EntryTemplate, Posting};
 use crate::error::EventError;
-use crate::event::{self, LedgerEvent, ReversalEvent, SUBJECT_VALUE_BYTES_MAX};
+use crate::event::{self, LedgerEvent, LedgerEventRef, ReversalEvent, SUBJECT_VALUE_BYTES_MAX};
+use crate::expression::Expression;
 
 /// `user_data_32` of transfers of an original entry.
 pub const ENTRY_KIND_ORIGINAL: u32 = 0;
 /// `user_data_32` of transfers of a reversal entry.
 pub const ENTRY_KIND_REVERSAL: u32 = 1;
+
+/// Components below this many minor units (10^20) are computed on integers when every
+/// coefficient of the template is a small integer (`Expression::evaluate_minor`); an event
+/// with a larger component, or a template with a share (`interest * 0.03`), is computed in
+/// decimals (`Expression::evaluate`). Both give the same amounts wherever the integer way
+/// applies (`expression::INTEGER_COEFFICIENT_MAX`).
+pub const FAST_MINOR_UNITS_MAX: u128 = 100_000_000_000_000_000_000;
 
 /// An account an entry touches: its chart reference, subject and the record to open it with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,164 +83,391 @@ pub struct EntryPlan {
     pub accounts: Vec<PlannedAccount>,
 }
 
+/// What planning an event gives before anything is copied out of the chart or the event: the
+/// template's transfer code, the postings that fire and the accounts they touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedEntry<'a> {
+    pub transfer_code: u16,
+    /// The postings that fire, in chain order.
+    pub postings: Vec<PlannedPosting>,
+    /// Every account the postings touch, once each, in order of first use.
+    pub accounts: Vec<TouchedAccount<'a>>,
+}
+
+/// An account a planned entry touches; its record is in the `AccountCache` that planned it
+/// (`AccountCache::account`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TouchedAccount<'a> {
+    pub reference: &'a AccountRef,
+    pub id: u128,
+    /// Where the record sits in the cache.
+    slot: usize,
+}
+
+/// Account records by (ledger, code, subject), made once each for the events of one request:
+/// an account id and a subject hash are a BLAKE3 hash each, and a loan's events name the same
+/// few accounts again and again. Keys borrow the chart's subject keys and the lines' subject
+/// values, so the cache lives as long as one request's lines and grows by at most the distinct
+/// accounts they name.
+#[derive(Debug, Default)]
+pub struct AccountCache<'a> {
+    slots: HashMap<AccountKey<'a>, usize, foldhash::fast::RandomState>,
+    accounts: Vec<CachedAccount>,
+    /// Subject hashes by subject: all accounts of one loan note share one.
+    subjects: HashMap<SubjectKey<'a>, u128, foldhash::fast::RandomState>,
+}
+
+/// Subject key (from the chart) and value (from the line; owned if it had escapes).
+type SubjectKey<'a> = (&'a str, Cow<'a, str>);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct AccountKey<'a> {
+    ledger: u32,
+    code: u16,
+    subject: Option<SubjectKey<'a>>,
+}
+
+/// What an account record holds (the rest is zero, or the code).
+#[derive(Clone, Copy, Debug)]
+struct CachedAccount {
+    id: u128,
+    user_data_128: u128,
+    ledger: u32,
+    code: u16,
+    flags: AccountFlags,
+    /// Whether `hand_out` has returned this account.
+    handed_out: bool,
+}
+
+impl<'a> AccountCache<'a> {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A cache with room for `accounts` accounts before it grows.
+    #[must_use]
+    pub fn with_capacity(accounts: usize) -> Self {
+        Self {
+            slots: HashMap::with_capacity_and_hasher(accounts, foldhash::fast::RandomState::default()),
+            accounts: Vec::with_capacity(accounts),
+            subjects: HashMap::with_capacity_and_hasher(accounts / 2, foldhash::fast::RandomState::default()),
+        }
+    }
+
+    /// The record of an account an entry planned with this cache touches (`None` for an
+    /// account planned with another cache).
+    #[must_use]
+    pub fn account(&self, touched: &TouchedAccount<'_>) -> Option<Account> {
+        self.accounts.get(touched.slot).filter(|cached| cached.id == touched.id).map(CachedAccount::record)
+    }
+
+    /// The id of `reference`'s account for `subject_value`, its record made on first use, and
+    /// the record's slot.
+    fn record(
+        &mut self,
+        chart: &Chart,
+        ledger: u32,
+        reference: &'a AccountRef,
+        subject_value: Option<&Cow<'a, str>>,
+    ) -> (u128, usize) {
+        let subject: Option<SubjectKey<'a>> =
+            reference.subject_key.as_deref().zip(subject_value).map(|(key, value)| {
+                let value = match value {
+                    Cow::Borrowed(value) => Cow::Borrowed(*value),
+                    Cow::Owned(value) => Cow::Owned(value.clone()),
+                };
+                (key, value)
+            });
+        let key = AccountKey { ledger, code: reference.code, subject };
+        let (accounts, subjects) = (&mut self.accounts, &mut self.subjects);
+        let slot = *self.slots.entry(key).or_insert_with_key(|key| {
+            let subject = key.subject.as_ref().map(|(key, value)| Subject { key, value: value.as_ref() });
+            let user_data_128 = match &key.subject {
+                None => 0,
+                Some((subject_key, value)) => {
+                    *subjects.entry((subject_key, value.clone())).or_insert_with(|| {
+                        account_id::subject_hash(Subject { key: subject_key, value: value.as_ref() })
+                    })
+                }
+            };
+            accounts.push(CachedAccount {
+                id: account_id::account_id(ledger, reference.code, subject),
+                user_data_128,
+                ledger,
+                code: reference.code,
+                flags: chart.account_flags(reference.code),
+                handed_out: false,
+            });
+            accounts.len() - 1
+        });
+        (self.accounts.get(slot).map_or(0, |cached| cached.id), slot)
+    }
+
+    /// The records of `accounts` (planned with this cache) it has not handed out before, in
+    /// order; they count as handed out from now on.
+    pub fn hand_out(&mut self, accounts: &[TouchedAccount<'_>]) -> Vec<Account> {
+        let mut new = Vec::new();
+        for touched in accounts {
+            if let Some(cached) = self.accounts.get_mut(touched.slot)
+                && cached.id == touched.id
+                && !cached.handed_out
+            {
+                cached.handed_out = true;
+                new.push(cached.record());
+            }
+        }
+        new
+    }
+}
+
+impl CachedAccount {
+    /// The record the account is opened with (zero balances and timestamp).
+    fn record(&self) -> Account {
+        Account {
+            id: self.id,
+            ledger: self.ledger,
+            code: self.code,
+            flags: self.flags,
+            user_data_128: self.user_data_128,
+            user_data_32: u32::from(self.code),
+            ..Account::default()
+        }
+    }
+}
+
 impl Chart {
     /// Plans an event against its template. Pure: the same chart and event give the same plan.
     pub fn plan(&self, event: &LedgerEvent) -> Result<EntryPlan, EventError> {
+        let borrowed = LedgerEventRef::from(event);
+        let mut cache = AccountCache::new();
+        let entry = self.plan_entry(&borrowed, &mut cache)?;
+        // A fresh cache hands out every account the entry touches, once each, in order.
+        let records = cache.hand_out(&entry.accounts);
+        let accounts = entry
+            .accounts
+            .iter()
+            .zip(records)
+            .map(|(touched, account)| PlannedAccount {
+                id: touched.id,
+                reference: touched.reference.clone(),
+                subject_value: touched
+                    .reference
+                    .subject_key
+                    .as_deref()
+                    .and_then(|key| event.subjects.get(key))
+                    .cloned(),
+                account,
+            })
+            .collect();
+        Ok(EntryPlan {
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            ledger: event.ledger,
+            transfer_code: entry.transfer_code,
+            chart_version: self.version(),
+            business_date: event.business_date,
+            reverses: None,
+            postings: entry.postings,
+            accounts,
+        })
+    }
+
+    /// Plans a borrowed event (`WireEventRef::parse`): the same checks, in the same order, with
+    /// the same errors and amounts as `plan`. Account records come from `accounts` (made there
+    /// on first use), so that the events of one request hash each account once.
+    pub fn plan_entry<'a>(
+        &'a self,
+        event: &LedgerEventRef<'a>,
+        accounts: &mut AccountCache<'a>,
+    ) -> Result<PlannedEntry<'a>, EventError> {
         // The parser checks the id already; an event built in code gets the same check.
         if !event::valid_text(&event.event_id, event::EVENT_ID_BYTES_MAX) {
             return Err(EventError::InvalidEventId);
         }
         let template = self
             .template(&event.event_type)
-            .ok_or_else(|| EventError::UnknownEventType { event_type: event.event_type.clone() })?;
+            .ok_or_else(|| EventError::UnknownEventType { event_type: event.event_type.to_string() })?;
         let ledger = self.ledger(event.ledger).ok_or(EventError::UnknownLedger { ledger: event.ledger })?;
         if template.ledger != event.ledger {
             return Err(EventError::WrongLedger {
-                event_type: event.event_type.clone(),
+                event_type: event.event_type.to_string(),
                 expected: template.ledger,
                 found: event.ledger,
             });
         }
-        let values = component_values(template, event, ledger.scale)?;
-        for (key, value) in &event.subjects {
+        let mut values = ComponentValues::new(template, event, ledger.scale)?;
+        for (key, value) in event.subjects() {
             if !self.has_subject_key(key) {
-                return Err(EventError::UnknownSubject { key: key.clone() });
+                return Err(EventError::UnknownSubject { key: key.to_owned() });
             }
             if !event::valid_text(value, SUBJECT_VALUE_BYTES_MAX) {
-                return Err(EventError::InvalidSubjectValue { key: key.clone() });
+                return Err(EventError::InvalidSubjectValue { key: key.to_owned() });
             }
         }
 
         let mut postings = Vec::with_capacity(template.postings.len());
-        let mut accounts: Vec<PlannedAccount> = Vec::new();
+        let mut touched: Vec<TouchedAccount<'a>> = Vec::with_capacity(2 * template.postings.len());
         for (index, posting) in template.postings.iter().enumerate() {
-            if let Some(when) = &posting.when {
-                // Conditions only compare with zero, so no rounding is needed to decide them.
-                let value = when.evaluate(&values, None, ledger.scale).ok_or_else(|| {
-                    EventError::PostingOverflow {
-                        event_type: event.event_type.clone(),
-                        posting: index,
-                        expression: when.text().to_owned(),
-                    }
-                })?;
-                if value <= Decimal::ZERO {
-                    continue;
-                }
-            }
-            let overflow = || EventError::PostingOverflow {
-                event_type: event.event_type.clone(),
-                posting: index,
-                expression: posting.amount.text().to_owned(),
-            };
-            let value =
-                posting.amount.evaluate(&values, posting.rounding, ledger.scale).ok_or_else(overflow)?;
-            if value.is_sign_negative() && !value.is_zero() {
-                return Err(EventError::NegativePostingAmount {
-                    event_type: event.event_type.clone(),
-                    posting: index,
-                    expression: posting.amount.text().to_owned(),
-                });
-            }
-            let minor = amount::to_minor_units(value.normalize(), ledger.scale).map_err(|_| overflow())?;
-            if minor == 0 {
-                continue;
-            }
-            let debit = self.resolve(event, index, &posting.debit, &mut accounts)?;
-            let credit = self.resolve(event, index, &posting.credit, &mut accounts)?;
+            let Some(amount) = values.posting_amount(index, posting)? else { continue };
+            let debit = self.resolve(event, index, &posting.debit, &mut touched, accounts)?;
+            let credit = self.resolve(event, index, &posting.credit, &mut touched, accounts)?;
             postings.push(PlannedPosting {
                 posting: index,
                 debit_account_id: debit,
                 credit_account_id: credit,
-                amount: minor,
+                amount,
             });
         }
         if postings.is_empty() {
-            return Err(EventError::EmptyEntry { event_id: event.event_id.clone() });
+            return Err(EventError::EmptyEntry { event_id: event.event_id.to_string() });
         }
-        Ok(EntryPlan {
-            event_id: event.event_id.clone(),
-            event_type: event.event_type.clone(),
-            ledger: event.ledger,
-            transfer_code: template.transfer_code,
-            chart_version: self.version(),
-            business_date: event.business_date,
-            reverses: None,
-            postings,
-            accounts,
-        })
+        Ok(PlannedEntry { transfer_code: template.transfer_code, postings, accounts: touched })
     }
 
-    /// The id of a posting side's account, adding its record to `accounts` on first use.
-    fn resolve(
+    /// The id of a posting side's account, adding its record to `touched` on first use.
+    fn resolve<'a>(
         &self,
-        event: &LedgerEvent,
+        event: &LedgerEventRef<'a>,
         posting: usize,
-        reference: &AccountRef,
-        accounts: &mut Vec<PlannedAccount>,
+        reference: &'a AccountRef,
+        touched: &mut Vec<TouchedAccount<'a>>,
+        accounts: &mut AccountCache<'a>,
     ) -> Result<u128, EventError> {
         let subject_value = match &reference.subject_key {
             None => None,
-            Some(key) => Some(event.subjects.get(key).ok_or_else(|| EventError::MissingSubject {
-                event_type: event.event_type.clone(),
+            Some(key) => Some(event.subject(key).ok_or_else(|| EventError::MissingSubject {
+                event_type: event.event_type.to_string(),
                 posting,
                 key: key.clone(),
             })?),
         };
-        let subject = reference
-            .subject_key
-            .as_deref()
-            .zip(subject_value.map(String::as_str))
-            .map(|(key, value)| Subject { key, value });
         // The same reference resolves to the same account within one event: reuse its id
         // rather than hashing again (an entry names each account several times).
-        if let Some(known) = accounts.iter().find(|a| a.reference == *reference) {
+        if let Some(known) =
+            touched.iter().find(|t| std::ptr::eq(t.reference, reference) || t.reference == reference)
+        {
             return Ok(known.id);
         }
-        let id = account_id::account_id(event.ledger, reference.code, subject);
-        if !accounts.iter().any(|a| a.id == id) {
-            // Validation guarantees every template code is in the chart; an absent one would
-            // simply open without flags, never panic.
-            let flags = self.account(reference.code).map(|a| a.flags).unwrap_or_default();
-            let account = Account {
-                id,
-                ledger: event.ledger,
-                code: reference.code,
-                flags,
-                user_data_128: subject.map_or(0, account_id::subject_hash),
-                user_data_32: u32::from(reference.code),
-                ..Account::default()
-            };
-            accounts.push(PlannedAccount {
-                id,
-                reference: reference.clone(),
-                subject_value: subject_value.cloned(),
-                account,
-            });
+        let (id, slot) = accounts.record(self, event.ledger, reference, subject_value);
+        if !touched.iter().any(|t| t.id == id) {
+            touched.push(TouchedAccount { reference, id, slot });
         }
         Ok(id)
     }
+
+    /// The flags every account of `code` is opened with.
+    fn account_flags(&self, code: u16) -> AccountFlags {
+        // Validation guarantees every template code is in the chart; an absent one would
+        // simply open without flags, never panic.
+        self.account(code).map(|a| a.flags).unwrap_or_default()
+    }
 }
 
-/// Converts the event's components exactly, refusing any the template does not use.
-fn component_values(
-    template: &EntryTemplate,
-    event: &LedgerEvent,
+/// The event's components, converted exactly: minor units always, decimals only when some
+/// posting needs them (module docs of `expression` and `FAST_MINOR_UNITS_MAX`).
+struct ComponentValues<'e> {
+    event: &'e LedgerEventRef<'e>,
     scale: u8,
-) -> Result<BTreeMap<String, Decimal>, EventError> {
-    let mut values = BTreeMap::new();
-    for (component, text) in &event.components {
-        if !template.components.contains(component) {
-            return Err(EventError::UnknownComponent {
-                event_type: event.event_type.clone(),
-                component: component.clone(),
-            });
+    /// Component → minor units, in name order.
+    minor: Vec<(&'e str, u128)>,
+    /// True if every expression of the template evaluates on minor units.
+    integer: bool,
+    /// Component → decimal value, made on first need.
+    decimal: Option<BTreeMap<String, Decimal>>,
+}
+
+impl<'e> ComponentValues<'e> {
+    /// Converts the event's components, refusing any the template does not use.
+    fn new(template: &EntryTemplate, event: &'e LedgerEventRef<'e>, scale: u8) -> Result<Self, EventError> {
+        let mut minor = Vec::with_capacity(event.components().len());
+        for (component, text) in event.components() {
+            if !template.components.contains(component) {
+                return Err(EventError::UnknownComponent {
+                    event_type: event.event_type.to_string(),
+                    component: component.to_owned(),
+                });
+            }
+            // Every component on its own must fit the ledger's u128 minor units too.
+            let value = amount::parse_minor_units(text, scale)
+                .map_err(|p| event::amount_error(p, component, text, scale))?;
+            minor.push((component, value));
         }
-        let value = amount::parse(text, scale).map_err(|p| event::amount_error(p, component, text, scale))?;
-        // Every component on its own must fit the ledger's u128 minor units too.
-        amount::to_minor_units(value, scale).map_err(|p| event::amount_error(p, component, text, scale))?;
-        values.insert(component.clone(), value);
+        let integer = minor.iter().all(|(_, value)| *value < FAST_MINOR_UNITS_MAX)
+            && template.postings.iter().all(|p| {
+                p.amount.has_integer_coefficients()
+                    && p.when.as_ref().is_none_or(Expression::has_integer_coefficients)
+            });
+        Ok(Self { event, scale, minor, integer, decimal: None })
     }
-    Ok(values)
+
+    /// `expression` on minor units, when that way applies.
+    fn minor_sum(&self, expression: &Expression) -> Option<i128> {
+        if !self.integer {
+            return None;
+        }
+        expression.evaluate_minor(|name| self.minor.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+    }
+
+    fn decimals(&mut self) -> Result<&BTreeMap<String, Decimal>, EventError> {
+        if self.decimal.is_none() {
+            let mut values = BTreeMap::new();
+            for (component, text) in self.event.components() {
+                let value = amount::parse(text, self.scale)
+                    .map_err(|p| event::amount_error(p, component, text, self.scale))?;
+                values.insert((*component).to_owned(), value);
+            }
+            self.decimal = Some(values);
+        }
+        Ok(self.decimal.get_or_insert_default())
+    }
+
+    fn overflow(&self, posting: usize, expression: &Expression) -> EventError {
+        EventError::PostingOverflow {
+            event_type: self.event.event_type.to_string(),
+            posting,
+            expression: expression.text().to_owned(),
+        }
+    }
+
+    /// The amount posting `index` moves in minor units; `None` if its condition is false or
+    /// the amount is zero (the posting is dropped).
+    fn posting_amount(&mut self, index: usize, posting: &Posting) -> Result<Option<u128>, EventError> {
+        let scale = self.scale;
+        if let Some(when) = &posting.when {
+            // Conditions only compare with zero, so no rounding is needed to decide them.
+            let positive = match self.minor_sum(when) {
+                Some(sum) => sum > 0,
+                None => {
+                    let value = when.evaluate(self.decimals()?, None, scale);
+                    value.ok_or_else(|| self.overflow(index, when))? > Decimal::ZERO
+                }
+            };
+            if !positive {
+                return Ok(None);
+            }
+        }
+        let event = self.event;
+        let negative = || EventError::NegativePostingAmount {
+            event_type: event.event_type.to_string(),
+            posting: index,
+            expression: posting.amount.text().to_owned(),
+        };
+        let minor = match self.minor_sum(&posting.amount) {
+            Some(sum) if sum < 0 => return Err(negative()),
+            Some(sum) => u128::try_from(sum).map_err(|_| self.overflow(index, &posting.amount))?,
+            None => {
+                let value = posting.amount.evaluate(self.decimals()?, posting.rounding, scale);
+                let value = value.ok_or_else(|| self.overflow(index, &posting.amount))?;
+                if value.is_sign_negative() && !value.is_zero() {
+                    return Err(negative());
+                }
+                amount::to_minor_units(value.normalize(), scale)
+                    .map_err(|_| self.overflow(index, &posting.amount))?
+            }
+        };
+        Ok((minor != 0).then_some(minor))
+    }
 }
 
 impl EntryPlan {

@@ -29,21 +29,23 @@
 //! `already_reversed`; the same reversal sent again → `exists`.
 
 use ledger_core::result::{CreateTransferResult, EventResult};
-use ledger_core::{Transfer, TransferFlags};
-use rust_decimal::Decimal;
+use ledger_core::{Account, Transfer, TransferFlags};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::account_id::{keyed, to_id, update_with_length};
+use crate::account_id::{ContextKey, HashFeed, update_with_length};
+use crate::amount;
+use crate::business_date::BusinessDate;
+use crate::chart::Chart;
 use crate::error::EventError;
-use crate::event::{LedgerEvent, ReversalEvent, WireEvent};
+use crate::event::{LedgerEvent, ReversalEvent, WireEvent, WireEventRef};
 use crate::outcome::EventOutcome;
-use crate::plan::{ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL, EntryPlan};
+use crate::plan::{AccountCache, ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL, EntryPlan, PlannedPosting};
 
 const TRANSFER_ID_CONTEXT: &str = "ledger-events 2026-11-25 entry transfer id v1";
 const BODY_CONTEXT: &str = "ledger-events 2026-11-25 event body v1";
-static TRANSFER_ID_HASHER: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
-static BODY_HASHER: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+static TRANSFER_ID_KEY: ContextKey = ContextKey::new(TRANSFER_ID_CONTEXT);
+static BODY_KEY: ContextKey = ContextKey::new(BODY_CONTEXT);
 
 /// Which chain of an event a transfer id belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,15 +64,13 @@ pub fn entry_transfer_id(side: EntrySide, event_id: &str, index: u32) -> u128 {
 
 /// The base every id of one chain is offset from (module docs).
 fn chain_base(side: EntrySide, event_id: &str) -> u128 {
-    let mut hasher = keyed(TRANSFER_ID_CONTEXT, &TRANSFER_ID_HASHER);
+    let mut hasher = TRANSFER_ID_KEY.hasher();
     hasher.update(&[match side {
         EntrySide::Original => 0,
         EntrySide::Reversal => 1,
     }]);
     update_with_length(&mut hasher, event_id);
-    let mut base = [0_u8; 16];
-    base.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    u128::from_le_bytes(base)
+    hasher.finish_u128()
 }
 
 fn chain_id(base: u128, index: u32) -> u128 {
@@ -81,21 +81,48 @@ fn chain_id(base: u128, index: u32) -> u128 {
 /// when any field differs (components compare as numbers: "1.50" and "1.5" are equal).
 #[must_use]
 pub fn body_hash(event: &WireEvent) -> u128 {
-    let mut hasher = keyed(BODY_CONTEXT, &BODY_HASHER);
+    body_hash_ref(&WireEventRef::from(event))
+}
+
+/// `body_hash` of a borrowed event.
+///
+/// ```text
+/// entry     0u8, (event id), (event type), ledger u32 LE,
+///           subject count u64 LE, ((key), (value)) per subject in key order,
+///           component count u64 LE, ((name), (normalised amount)) per component in name order,
+///           business date YYYYMMDD u64 LE, (canonical metadata)
+/// reversal  1u8, (event id), (reverses), ledger u32 LE, business date YYYYMMDD u64 LE,
+///           (canonical metadata)
+/// (text)    length u32 LE, then its UTF-8 bytes
+/// ```
+///
+/// A normalised amount is the shortest decimal of the same value (`"100.00"` → `"100"`); the
+/// canonical metadata is JSON with object keys sorted at every level. These hashes are stored
+/// in `user_data_128` of posted transfers: the encoding can never change
+/// (`tests/body_hashes_are_pinned.rs`).
+#[must_use]
+pub fn body_hash_ref(event: &WireEventRef<'_>) -> u128 {
+    let mut hasher = BODY_KEY.hasher();
     match event {
-        WireEvent::Entry(e) => {
+        WireEventRef::Entry(e) => {
             hasher.update(&[0]);
             update_with_length(&mut hasher, &e.event_id);
             update_with_length(&mut hasher, &e.event_type);
             hasher.update(&e.ledger.to_le_bytes());
-            update_map(&mut hasher, &e.subjects, |v| v.clone());
-            update_map(&mut hasher, &e.components, |v| {
-                v.parse::<Decimal>().map_or_else(|_| v.clone(), |d| d.normalize().to_string())
-            });
+            update_count(&mut hasher, e.subjects().len());
+            for (key, value) in e.subjects() {
+                update_with_length(&mut hasher, key);
+                update_with_length(&mut hasher, value);
+            }
+            update_count(&mut hasher, e.components().len());
+            for (component, text) in e.components() {
+                update_with_length(&mut hasher, component);
+                update_with_length(&mut hasher, &amount::normalized(text));
+            }
             hasher.update(&e.business_date.as_yyyymmdd().to_le_bytes());
             update_metadata(&mut hasher, &e.metadata);
         }
-        WireEvent::Reversal(r) => {
+        WireEventRef::Reversal(r) => {
             hasher.update(&[1]);
             update_with_length(&mut hasher, &r.event_id);
             update_with_length(&mut hasher, &r.reverses);
@@ -104,22 +131,19 @@ pub fn body_hash(event: &WireEvent) -> u128 {
             update_metadata(&mut hasher, &r.metadata);
         }
     }
-    to_id(&hasher)
+    hasher.finish_id()
 }
 
-fn update_map(
-    hasher: &mut blake3::Hasher,
-    map: &BTreeMap<String, String>,
-    value: impl Fn(&String) -> String,
-) {
-    hasher.update(&u64::try_from(map.len()).unwrap_or(u64::MAX).to_le_bytes());
-    for (k, v) in map {
-        update_with_length(hasher, k);
-        update_with_length(hasher, &value(v));
+fn update_count(hasher: &mut HashFeed, count: usize) {
+    hasher.update(&u64::try_from(count).unwrap_or(u64::MAX).to_le_bytes());
+}
+
+fn update_metadata(hasher: &mut HashFeed, metadata: &BTreeMap<String, Value>) {
+    if metadata.is_empty() {
+        // What the loop below writes for no keys, without building it.
+        update_with_length(hasher, "{}");
+        return;
     }
-}
-
-fn update_metadata(hasher: &mut blake3::Hasher, metadata: &BTreeMap<String, Value>) {
     let mut canonical = String::new();
     canonical.push('{');
     for (i, (k, v)) in metadata.iter().enumerate() {
@@ -170,9 +194,27 @@ fn canonical_json(value: &Value, out: &mut String) {
 /// The chain an entry posts, with ids derived from its event id (module docs).
 #[must_use]
 pub fn entry_chain(plan: &EntryPlan, body_hash: u128) -> Vec<Transfer> {
-    let count = plan.postings.len();
-    let base = chain_base(EntrySide::Original, &plan.event_id);
-    plan.postings
+    let entry = EntryHeader {
+        event_id: &plan.event_id,
+        ledger: plan.ledger,
+        transfer_code: plan.transfer_code,
+        business_date: plan.business_date,
+    };
+    chain_of(&entry, &plan.postings, body_hash)
+}
+
+/// What every transfer of an entry's chain carries.
+struct EntryHeader<'a> {
+    event_id: &'a str,
+    ledger: u32,
+    transfer_code: u16,
+    business_date: BusinessDate,
+}
+
+fn chain_of(entry: &EntryHeader<'_>, postings: &[PlannedPosting], body_hash: u128) -> Vec<Transfer> {
+    let count = postings.len();
+    let base = chain_base(EntrySide::Original, entry.event_id);
+    postings
         .iter()
         .enumerate()
         .map(|(i, posting)| Transfer {
@@ -181,14 +223,79 @@ pub fn entry_chain(plan: &EntryPlan, body_hash: u128) -> Vec<Transfer> {
             credit_account_id: posting.credit_account_id,
             amount: posting.amount,
             user_data_128: body_hash,
-            user_data_64: plan.business_date.as_yyyymmdd(),
+            user_data_64: entry.business_date.as_yyyymmdd(),
             user_data_32: ENTRY_KIND_ORIGINAL,
-            ledger: plan.ledger,
-            code: plan.transfer_code,
+            ledger: entry.ledger,
+            code: entry.transfer_code,
             flags: if i + 1 == count { TransferFlags::NONE } else { TransferFlags::LINKED },
             ..Transfer::default()
         })
         .collect()
+}
+
+/// One line of a `post_events` request, planned: what the server queues for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlannedEvent {
+    /// An entry: the accounts it touches that this request has not named before (open them
+    /// before the chain), and its chain (`entry_chain`).
+    Entry { accounts_new: Vec<Account>, chain: Vec<Transfer> },
+    /// A reversal, to be posted once the entry it reverses is looked up (`reversal_chain`).
+    Reversal { reversal: ReversalEvent, body_hash: u128 },
+}
+
+/// Plans the lines of one request: for each, the same result as `WireEvent::from_json`,
+/// `body_hash`, `Chart::plan`, `accounts_to_open` and `entry_chain` in turn, without copying the
+/// line's strings and with each account of the request hashed once (`AccountCache`). Lives as
+/// long as the request's lines.
+#[derive(Debug)]
+pub struct RequestPlanner<'a> {
+    chart: &'a Chart,
+    accounts: AccountCache<'a>,
+}
+
+impl<'a> RequestPlanner<'a> {
+    #[must_use]
+    pub fn new(chart: &'a Chart) -> Self {
+        Self { chart, accounts: AccountCache::new() }
+    }
+
+    /// A planner for a request of `events` events: its account cache is sized for the mix of
+    /// `events-load` (about one and a half new accounts per event) before it grows.
+    #[must_use]
+    pub fn with_capacity(chart: &'a Chart, events: usize) -> Self {
+        Self { chart, accounts: AccountCache::with_capacity(events.saturating_mul(3) / 2) }
+    }
+
+    /// Parses and plans one line. `accounts_new` of an entry leaves out accounts an earlier
+    /// entry of this planner returned already.
+    pub fn plan_line(&mut self, line: &'a str) -> Result<PlannedEvent, EventError> {
+        self.plan_event(WireEventRef::parse(line)?)
+    }
+
+    /// Plans one event parsed with `WireEventRef::parse` (for a caller that needs the event
+    /// itself too); `plan_line` without the parsing.
+    pub fn plan_event(&mut self, event: WireEventRef<'a>) -> Result<PlannedEvent, EventError> {
+        let body_hash = body_hash_ref(&event);
+        match event {
+            WireEventRef::Entry(entry) => {
+                let planned = self.chart.plan_entry(&entry, &mut self.accounts)?;
+                let accounts_new = self.accounts.hand_out(&planned.accounts);
+                let header = EntryHeader {
+                    event_id: &entry.event_id,
+                    ledger: entry.ledger,
+                    transfer_code: planned.transfer_code,
+                    business_date: entry.business_date,
+                };
+                Ok(PlannedEvent::Entry {
+                    accounts_new,
+                    chain: chain_of(&header, &planned.postings, body_hash),
+                })
+            }
+            WireEventRef::Reversal(reversal) => {
+                Ok(PlannedEvent::Reversal { reversal: reversal.into_owned(), body_hash })
+            }
+        }
+    }
 }
 
 /// The ids to look up to find the entry of `event_id`: its chain is the longest prefix of
