@@ -33,6 +33,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 pub const JOURNAL_FILE: &str = "journal.log";
+/// The widest span of the file `JournalIndex::notes_at` reads in one go.
+const NOTES_READ_BYTES_MAX: u64 = 8 * 1024 * 1024;
 pub const JOURNAL_MAGIC: u32 = u32::from_le_bytes(*b"LJNL");
 
 pub const JOURNAL_MAGIC_OFFSET: usize = 0;
@@ -377,6 +379,37 @@ impl JournalIndex {
         Ok(Some(JournalNote { op: span.op, timestamp: span.timestamp, count: span.count, payload }))
     }
 
+    /// The notes whose runs start at these timestamps (each `None` where no run starts), read
+    /// with one `pread` when they lie close together in the file (consecutive entries do),
+    /// else one per note.
+    pub fn notes_at(&self, timestamps: &[u64]) -> Result<Vec<Option<JournalNote>>, JournalReadError> {
+        let spans: Vec<Option<NoteSpan>> = timestamps
+            .iter()
+            .map(|&timestamp| {
+                let i = self.notes.partition_point(|span| span.timestamp < timestamp);
+                self.notes.get(i).filter(|span| span.timestamp == timestamp).copied()
+            })
+            .collect();
+        let start = spans.iter().flatten().map(|s| s.payload_offset).min();
+        let end = spans.iter().flatten().map(|s| s.payload_offset + u64::from(s.payload_len)).max();
+        let (Some(start), Some(end)) = (start, end) else { return Ok(vec![None; timestamps.len()]) };
+        if end - start > NOTES_READ_BYTES_MAX {
+            return timestamps.iter().map(|&t| self.note_at(t)).collect();
+        }
+        let mut bytes = vec![0_u8; usize::try_from(end - start).unwrap_or(0)];
+        self.file.read_exact_at(&mut bytes, start)?;
+        Ok(spans
+            .into_iter()
+            .map(|span| {
+                span.map(|span| {
+                    let from = usize::try_from(span.payload_offset - start).unwrap_or(0);
+                    let payload = bytes[from..from + span.payload_len as usize].to_vec();
+                    JournalNote { op: span.op, timestamp: span.timestamp, count: span.count, payload }
+                })
+            })
+            .collect())
+    }
+
     /// Notes indexed so far.
     #[must_use]
     pub fn note_count(&self) -> usize {
@@ -495,6 +528,13 @@ mod tests {
         let note = index.note_at(30).expect("read").expect("found");
         assert_eq!((note.op, note.count, note.payload.as_slice()), (3, 1, &b"note 3"[..]));
         assert_eq!(index.note_at(31).expect("read"), None);
+        let batch = index.notes_at(&[10, 11, 30, 20]).expect("read");
+        let payloads: Vec<Option<Vec<u8>>> = batch.into_iter().map(|n| n.map(|n| n.payload)).collect();
+        assert_eq!(
+            payloads,
+            [Some(b"note 1".to_vec()), None, Some(b"note 3".to_vec()), Some(b"note 2".to_vec())]
+        );
+        assert_eq!(index.notes_at(&[11, 12]).expect("read"), vec![None, None]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

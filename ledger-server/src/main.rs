@@ -1,8 +1,9 @@
 //! The `ledger` binary.
 //!
 //! Commands: `serve` (the default) runs the server: the binary protocol for posting and the
-//! HTTP read API, over a data directory (`./data` unless told otherwise); `post` and `lookup`
-//! are its command-line clients; `demo` drives the engine in-process through a small
+//! HTTP read API, over a data directory (`./data` unless told otherwise); `post`, `lookup` and
+//! `follow` (the change feed) are its command-line clients; `export` writes finance exports (the
+//! journal, a trial balance) from its HTTP API; `demo` drives the engine in-process through a small
 //! consumer-credit story; `verify` checks a data directory offline; `snapshot` compacts one
 //! offline.
 
@@ -30,6 +31,11 @@ enum Command {
     Post(cli::post::PostArgs),
     /// Look up one account or transfer and print it as JSON.
     Lookup(cli::lookup::LookupArgs),
+    /// Print journal entries from a cursor as JSON lines, following new ones as they are posted.
+    Follow(cli::follow::FollowArgs),
+    /// Finance exports over HTTP as CSV or JSON lines: the journal lines of a range of ops, or a
+    /// trial balance (docs/exports.md).
+    Export(cli::export::ExportArgs),
     /// Run a disbursement, repayment and credit-line story through the engine, in memory, and
     /// print the books.
     Demo,
@@ -55,6 +61,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Post(args) => cli::post::run(&args),
         Command::Lookup(args) => cli::lookup::run(&args),
+        Command::Follow(args) => cli::follow::run(&args),
+        Command::Export(args) => cli::export::run(&args),
         Command::Demo => match demo::run(&mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -29,14 +29,18 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use ledger_core::clock::SystemClock;
 use ledger_core::query::{AccountBalance, AccountFilter, QueryFilter};
 use ledger_core::result::{CreateAccountResult, CreateTransferResult, EventResult};
-use ledger_core::writer::{Command, Reply, ReplyTo};
+use ledger_core::writer::{Command, EntryNotes, Reply, ReplyTo};
 use ledger_core::{Account, AccountFlags, BATCH_EVENTS_MAX, LedgerConfig, Transfer, TransferFlags};
 use ledger_durability::data_dir::{self, DataDirConfig, DataDirLock, TRANSFER_RECORDS_FILE};
 use ledger_durability::durable_writer::{DurablePoint, DurableWriter};
+use ledger_durability::journal_log::{JournalIndex, JournalNote, JournalOpened, JournalReadError};
+use ledger_durability::notes::NOTE_HEAD_SIZE;
 use ledger_durability::storage::IoBackend;
+use ledger_durability::wal::RECORD_NOTES_BYTES_MAX;
 use ledger_durability::wal::RecoveryEnd;
-use ledger_events::posting::{self, EntrySide};
-use ledger_events::{Chart, EventOutcome, WireEvent};
+use ledger_events::event::WireEventRef;
+use ledger_events::posting::{self, EntrySide, PlannedEvent};
+use ledger_events::{Chart, EventOutcome};
 use ledger_history::{HistoryIndex, IndexPosition};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -132,6 +136,9 @@ enum Job {
     },
     CreateTransfers {
         events: Vec<Transfer>,
+        /// Notes about runs of `events` (standard ledger events' records); empty for plain
+        /// `create_transfers`.
+        notes: EntryNotes,
         done: oneshot::Sender<CreateTransfersAnswer>,
     },
     /// Any other command, passed through unmerged (boxed: filters make it large).
@@ -147,7 +154,22 @@ enum Job {
 #[derive(Debug, Default)]
 struct Shared {
     durable_op: AtomicU64,
+    /// Bytes of `journal.log` durable and announced (set before the index hears of the point,
+    /// so a transfer the index serves has its journal record below this).
+    journal_end: AtomicU64,
     closing: AtomicBool,
+    journal: JournalSignal,
+}
+
+/// Wakes change-feed readers (`http/feed.rs`) when the journal may have moved: the observer
+/// publishes the durable transfer count and notifies every waiter, on the WAL thread, without
+/// waiting on anyone. A waiter costs nothing while idle (a parked future, no polling).
+#[derive(Debug, Default)]
+struct JournalSignal {
+    durable_transfers: AtomicU64,
+    moved: tokio::sync::Notify,
+    /// Set at shutdown: every wait ends, so long-polls answer and streams end.
+    closed: AtomicBool,
 }
 
 /// The handle the edges use. Cheap to clone; every clone talks to the same threads.
@@ -158,6 +180,12 @@ pub struct LedgerService {
     known_accounts: Arc<KnownAccounts>,
     shared: Arc<Shared>,
     index: HistoryIndex,
+    /// The journal's read side, opened at the first read (`journal_entries`).
+    journal: Arc<std::sync::Mutex<Option<JournalIndex>>>,
+    /// Account codes the read paths have looked up (a code never changes once the account
+    /// exists), so that journal pages do not ask the writer again; bounded.
+    account_codes: Arc<std::sync::RwLock<std::collections::HashMap<u128, u16>>>,
+    data_dir: Arc<Path>,
     admission: Arc<Semaphore>,
     in_flight_events: u32,
 }
@@ -212,7 +240,28 @@ impl LedgerService {
             let _ = done.send(Ok(Vec::new()));
             Ok(())
         } else {
-            self.enqueue(Job::CreateTransfers { events, done })
+            self.enqueue(Job::CreateTransfers { events, notes: EntryNotes::default(), done })
+        };
+        let shared = Arc::clone(&self.shared);
+        async move {
+            queued?;
+            answer.await.map_err(|_| stopped(&shared))?
+        }
+    }
+
+    /// `create_transfers` with notes about runs of the transfers (`EntryNotes`: kept with the
+    /// runs that are created); the notes must fit one WAL record (`RECORD_NOTES_BYTES_MAX`).
+    fn create_transfers_noted(
+        &self,
+        events: Vec<Transfer>,
+        notes: EntryNotes,
+    ) -> impl Future<Output = CreateTransfersAnswer> + use<> {
+        let (done, answer) = oneshot::channel();
+        let queued = if events.is_empty() {
+            let _ = done.send(Ok(Vec::new()));
+            Ok(())
+        } else {
+            self.enqueue(Job::CreateTransfers { events, notes, done })
         };
         let shared = Arc::clone(&self.shared);
         async move {
@@ -236,10 +285,13 @@ impl LedgerService {
         let mut opened = std::collections::HashSet::new();
         let mut chains = Vec::new();
         let mut reversals = Vec::new();
+        // Parses and plans each line without copying its strings, hashing each account of the
+        // request once (`ledger_events::posting::RequestPlanner`).
+        let mut planner = posting::RequestPlanner::new(&self.chart);
         for (i, bytes) in raw.iter().enumerate() {
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|_| EventOutcome::invalid("invalid_json"))
-                .and_then(|text| WireEvent::from_json(text).map_err(|e| EventOutcome::invalid(e.code())));
+                .and_then(|text| WireEventRef::parse(text).map_err(|e| EventOutcome::invalid(e.code())));
             let event = match parsed {
                 Ok(event) => event,
                 Err(outcome) => {
@@ -247,20 +299,25 @@ impl LedgerService {
                     continue;
                 }
             };
-            let hash = posting::body_hash(&event);
-            match event {
-                WireEvent::Entry(entry) => match self.chart.plan(&entry) {
-                    Ok(plan) => {
-                        for account in plan.accounts_to_open() {
-                            if opened.insert(account.id) {
-                                accounts.push(account);
-                            }
+            // The event's record goes into the WAL with its chain (`ledger_events::record`).
+            let mut note = Vec::new();
+            if !ledger_events::record::encode_event(&event.to_wire_event(), self.chart.version(), &mut note) {
+                outcomes[i] = EventOutcome::invalid("event_too_large");
+                continue;
+            }
+            match planner.plan_event(event) {
+                Ok(PlannedEvent::Entry { accounts_new, chain }) => {
+                    for account in accounts_new {
+                        if opened.insert(account.id) {
+                            accounts.push(account);
                         }
-                        chains.push((i, posting::entry_chain(&plan, hash)));
                     }
-                    Err(error) => outcomes[i] = EventOutcome::invalid(error.code()),
-                },
-                WireEvent::Reversal(reversal) => reversals.push((i, reversal, hash)),
+                    chains.push((i, chain, note));
+                }
+                Ok(PlannedEvent::Reversal { reversal, body_hash }) => {
+                    reversals.push((i, reversal, body_hash, note))
+                }
+                Err(error) => outcomes[i] = EventOutcome::invalid(error.code()),
             }
         }
         // Accounts known to exist are not opened again (accounts are never deleted); the rest
@@ -278,7 +335,7 @@ impl LedgerService {
         let postings_max = self.chart.templates().map(|t| t.postings.len()).max().unwrap_or(0);
         let lookup_ids: Vec<u128> = reversals
             .iter()
-            .flat_map(|(_, reversal, _)| posting::entry_transfer_ids(&reversal.reverses, postings_max))
+            .flat_map(|(_, reversal, _, _)| posting::entry_transfer_ids(&reversal.reverses, postings_max))
             .collect();
         let lookups: Vec<_> =
             lookup_ids.chunks(BATCH_EVENTS_MAX).map(|ids| self.lookup_transfers(ids.to_vec())).collect();
@@ -299,7 +356,7 @@ impl LedgerService {
                 found.extend(answer.await?.into_iter().map(|t| (t.id, t)));
             }
             let mut chains = Vec::new();
-            for (i, reversal, hash) in reversals {
+            for (i, reversal, hash, note) in reversals {
                 let original: Vec<Transfer> = posting::entry_transfer_ids(&reversal.reverses, postings_max)
                     .iter()
                     .map_while(|id| found.get(id).copied())
@@ -309,7 +366,7 @@ impl LedgerService {
                     continue;
                 }
                 match posting::reversal_chain(&original, &reversal, hash) {
-                    Ok(chain) => chains.push((i, chain)),
+                    Ok(chain) => chains.push((i, chain, note)),
                     Err(error) => outcomes[i] = EventOutcome::invalid(error.code()),
                 }
             }
@@ -326,28 +383,31 @@ impl LedgerService {
         }
     }
 
-    /// Queues chains (each one event's linked chain) in batches of whole chains, and resolves
-    /// to each chain's outcome.
+    /// Queues chains (each one event's linked chain, with the event's note) in batches of
+    /// whole chains whose notes fit one WAL record, and resolves to each chain's outcome.
     fn post_chains(
         &self,
-        chains: Vec<(usize, Vec<Transfer>)>,
+        chains: Vec<(usize, Vec<Transfer>, Vec<u8>)>,
     ) -> impl Future<Output = Result<Vec<(usize, EventOutcome)>, ServiceError>> + use<> {
         let mut batches: Vec<ChainBatch> = Vec::new();
-        for (event, chain) in chains {
-            let fits = batches.last().is_some_and(|(_, t)| t.len() + chain.len() <= BATCH_EVENTS_MAX);
+        for (event, chain, note) in chains {
+            let fits = batches
+                .last()
+                .is_some_and(|(_, t, n)| t.len() + chain.len() <= BATCH_EVENTS_MAX && notes_fit(n, &note));
             if !fits {
-                batches.push((Vec::new(), Vec::new()));
+                batches.push((Vec::new(), Vec::new(), EntryNotes::default()));
             }
-            if let Some((ranges, transfers)) = batches.last_mut() {
+            if let Some((ranges, transfers, notes)) = batches.last_mut() {
                 let start = u32::try_from(transfers.len()).unwrap_or(u32::MAX);
+                let count = u32::try_from(chain.len()).unwrap_or(u32::MAX);
                 transfers.extend(chain);
-                let end = u32::try_from(transfers.len()).unwrap_or(u32::MAX);
-                ranges.push((event, start, end));
+                notes.push(start, count, &note);
+                ranges.push((event, start, start + count));
             }
         }
         let answers: Vec<_> = batches
             .into_iter()
-            .map(|(ranges, transfers)| (ranges, self.create_transfers(transfers)))
+            .map(|(ranges, transfers, notes)| (ranges, self.create_transfers_noted(transfers, notes)))
             .collect();
         async move {
             let mut outcomes = Vec::new();
@@ -422,6 +482,14 @@ impl LedgerService {
         self.history_read(move |index, reply| index.query_transfers(filter, reply))
     }
 
+    /// The history index itself, for reads that are not pages of transfers (the trial balance,
+    /// `crate::trial_balance`). Its queries do not pass the writer first: a caller that needs
+    /// read-your-writes makes an engine read before asking (see the module docs).
+    #[must_use]
+    pub fn history_index(&self) -> &HistoryIndex {
+        &self.index
+    }
+
     /// The chart of accounts and entry templates events are posted with.
     #[must_use]
     pub fn chart(&self) -> &Chart {
@@ -444,6 +512,147 @@ impl LedgerService {
     #[must_use]
     pub fn index_announced(&self) -> IndexPosition {
         self.index.announced()
+    }
+
+    /// Transfer records durable so far (the newest durable point's count). A journal read that
+    /// starts after this was read sees every one of them (its barrier passes the writer, and the
+    /// index ingests what was announced), so a reader that found nothing new waits for the count
+    /// to pass what it read before asking: no wake-up between the two is lost.
+    #[must_use]
+    pub fn durable_transfers(&self) -> u64 {
+        self.shared.journal.durable_transfers.load(Ordering::Acquire)
+    }
+
+    /// Waits until more than `seen` transfers are durable (true), or `timeout` passes or the
+    /// feeds close (false). Woken by the durable observer, so the wake-up follows the group
+    /// commit within a scheduler hop; an idle waiter costs nothing.
+    pub async fn wait_for_durable_transfers(&self, seen: u64, timeout: std::time::Duration) -> bool {
+        let signal = &self.shared.journal;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = signal.moved.notified();
+            tokio::pin!(notified);
+            // Registered before the checks: a notification between them and the await is kept.
+            notified.as_mut().enable();
+            if signal.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            if signal.durable_transfers.load(Ordering::Acquire) > seen {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return signal.durable_transfers.load(Ordering::Acquire) > seen;
+            }
+        }
+    }
+
+    /// Ends every change-feed wait now and later (shutdown): long-polls answer what they have,
+    /// streams end after what they hold.
+    pub fn close_feeds(&self) {
+        self.shared.journal.closed.store(true, Ordering::Release);
+        self.shared.journal.moved.notify_waiters();
+    }
+
+    /// Whether `close_feeds` was called.
+    #[must_use]
+    pub fn feeds_closed(&self) -> bool {
+        self.shared.journal.closed.load(Ordering::Acquire)
+    }
+
+    /// For each of these transfer timestamps: the WAL op that created the transfer, and the
+    /// journal note (a standard ledger event's record) of the run starting there, if any (a
+    /// plain transfer, or one inside a run, has none). Sees every transfer the history index
+    /// has served.
+    pub fn journal_entries(&self, timestamps: &[u64]) -> Result<Vec<EntryJournal>, ServiceError> {
+        self.with_journal(|journal| {
+            let notes = journal.notes_at(timestamps)?;
+            Ok(timestamps.iter().zip(notes).map(|(&t, note)| (journal.op_of(t), note)).collect())
+        })
+    }
+
+    /// `query_transfers` without passing the writer first: answers with what the index has
+    /// been told is durable when the query reaches it. A caller that got the answer of a write
+    /// (or woke on a durable point) before asking sees that write: the index hears of each
+    /// durable point before its replies go out, and answers in order with what it hears. Not
+    /// for a pipelined read behind a write still in flight on the same connection.
+    pub fn query_transfers_announced(
+        &self,
+        filter: QueryFilter,
+    ) -> impl Future<Output = Result<Page<Transfer>, ServiceError>> + use<> {
+        let (tx, rx) = oneshot::channel::<Result<Page<Transfer>, ServiceError>>();
+        self.index.query_transfers(
+            filter,
+            Box::new(move |answer| {
+                let _ = tx.send(
+                    answer.map(|(items, current_to)| Page { items, current_to }).map_err(history_error),
+                );
+            }),
+        );
+        let shared = Arc::clone(&self.shared);
+        async move { rx.await.map_err(|_| stopped(&shared))? }
+    }
+
+    /// The codes of these accounts (ids not found are left out): from the cache of codes
+    /// already seen, the rest looked up through the writer (in batches) and remembered.
+    pub async fn account_codes(
+        &self,
+        ids: &[u128],
+    ) -> Result<std::collections::HashMap<u128, u16>, ServiceError> {
+        let poisoned = || ServiceError::Failed("account code cache: a reader panicked".to_owned());
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.account_codes.read().map_err(|_| poisoned())?;
+            for &id in ids {
+                match cache.get(&id) {
+                    Some(&code) => {
+                        found.insert(id, code);
+                    }
+                    None => missing.push(id),
+                }
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let answers: Vec<_> =
+            missing.chunks(BATCH_EVENTS_MAX).map(|c| self.lookup_accounts(c.to_vec())).collect();
+        for answer in answers {
+            let accounts = answer.await?;
+            let mut cache = self.account_codes.write().map_err(|_| poisoned())?;
+            for account in accounts {
+                if cache.len() < ACCOUNT_CODES_CACHED_MAX {
+                    cache.insert(account.id, account.code);
+                }
+                found.insert(account.id, account.code);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The journal cursor just before op `op`: the timestamp before the first transfer created
+    /// by op `op` or a later one; when no such op is durable yet, the newest transfer's (every
+    /// later op's transfers come after it).
+    pub fn journal_cursor_before_op(&self, op: u64) -> Result<u64, ServiceError> {
+        self.with_journal(|journal| {
+            Ok(journal.first_timestamp_from_op(op).map_or(journal.timestamp_last(), |t| t.saturating_sub(1)))
+        })
+    }
+
+    /// Runs `read` on the journal index, caught up with the newest durable point. The index
+    /// is shared by the read paths (not the write path) behind a mutex; a read holds it for
+    /// an index search and a few small `pread`s.
+    fn with_journal<T>(
+        &self,
+        read: impl FnOnce(&mut JournalIndex) -> Result<T, JournalReadError>,
+    ) -> Result<T, ServiceError> {
+        let failed = |e: &dyn std::fmt::Display| ServiceError::Failed(format!("journal: {e}"));
+        let mut guard = self.journal.lock().map_err(|_| failed(&"a reader panicked"))?;
+        if guard.is_none() {
+            *guard = Some(JournalIndex::open(&self.data_dir).map_err(|e| failed(&e))?);
+        }
+        let Some(journal) = guard.as_mut() else { return Err(failed(&"not open")) };
+        journal.catch_up(self.shared.journal_end.load(Ordering::Acquire)).map_err(|e| failed(&e))?;
+        read(journal).map_err(|e| failed(&e))
     }
 
     /// Requests queued for the intake thread.
@@ -548,7 +757,37 @@ impl KnownAccounts {
 
 /// Whole chains packed into one engine batch: (event index, start, end) per chain, and the
 /// transfers.
-type ChainBatch = (Vec<(usize, u32, u32)>, Vec<Transfer>);
+type ChainBatch = (Vec<(usize, u32, u32)>, Vec<Transfer>, EntryNotes);
+
+/// What the journal knows of an entry: the WAL op that created it and, for a standard ledger
+/// event, its record (`LedgerService::journal_entries`).
+pub type EntryJournal = (Option<u64>, Option<JournalNote>);
+
+/// A queued create request taken apart: its events, notes and answer channel.
+type QueuedCreate<E> = (Vec<E>, <E as Creatable>::Notes, Done<<E as Creatable>::Result>);
+
+/// Whether `note` still fits beside `notes` in one WAL record.
+fn notes_fit(notes: &EntryNotes, note: &[u8]) -> bool {
+    notes_len(notes) + NOTE_HEAD_SIZE + note.len() <= RECORD_NOTES_BYTES_MAX as usize
+}
+
+/// Bytes `notes` take in a WAL record.
+fn notes_len(notes: &EntryNotes) -> usize {
+    notes.bytes.len() + notes.runs.len() * NOTE_HEAD_SIZE
+}
+
+/// The most account codes `LedgerService::account_codes` keeps (~40 MiB); past it, codes are
+/// looked up every time.
+const ACCOUNT_CODES_CACHED_MAX: usize = 1 << 20;
+
+/// A history index error as the service reports it.
+fn history_error(error: ledger_history::HistoryError) -> ServiceError {
+    match error {
+        ledger_history::HistoryError::Busy { .. } => ServiceError::Overloaded,
+        ledger_history::HistoryError::Stopped => ServiceError::ShuttingDown,
+        other => ServiceError::Failed(format!("history index: {other}")),
+    }
+}
 
 /// A dropped answer: the ledger is shutting down or has stopped.
 fn stopped(shared: &Shared) -> ServiceError {
@@ -590,6 +829,8 @@ pub struct StartupReport {
     pub snapshot_op: Option<u64>,
     pub skipped_snapshots: Vec<String>,
     pub recovery: RecoveryEnd,
+    /// What opening `journal.log` found.
+    pub journal: JournalOpened,
 }
 
 impl RunningLedger {
@@ -609,8 +850,13 @@ impl RunningLedger {
         let shared = Arc::new(Shared::default());
         let observed = Arc::clone(&shared);
         let observer = Box::new(move |point: DurablePoint| {
+            // Before the index hears of the point: whatever it then serves has its journal
+            // record below `journal_end`.
+            observed.journal_end.store(point.journal_end, Ordering::Release);
             feed.durable(point.op, point.transfers);
             observed.durable_op.store(point.op, Ordering::Release);
+            observed.journal.durable_transfers.store(point.transfers, Ordering::Release);
+            observed.journal.moved.notify_waiters();
             crate::serve::metrics::record_durable(&point);
         });
         let data_dir_config = DataDirConfig {
@@ -624,6 +870,7 @@ impl RunningLedger {
             snapshot_op: opened.snapshot.as_ref().map(|s| s.op),
             skipped_snapshots: opened.skipped_snapshots,
             recovery: opened.recovery,
+            journal: opened.journal,
         };
         let (jobs, intake_jobs) = unbounded();
         let holder = WriterHolder(Some(opened.writer));
@@ -638,6 +885,9 @@ impl RunningLedger {
             known_accounts: Arc::new(KnownAccounts::default()),
             shared,
             index,
+            journal: Arc::new(std::sync::Mutex::new(None)),
+            account_codes: Arc::default(),
+            data_dir: Arc::from(dir.as_path()),
             admission: Arc::new(Semaphore::new(in_flight_events as usize)),
             in_flight_events,
         };
@@ -651,6 +901,7 @@ impl RunningLedger {
     }
 
     fn stop(&mut self) {
+        self.service.close_feeds();
         self.service.shared.closing.store(true, Ordering::Release);
         let _ = self.service.jobs.send(Job::Shutdown);
         if let Some(intake) = self.intake.take() {
@@ -693,8 +944,8 @@ fn run_intake(holder: &WriterHolder, jobs: &Receiver<Job>) {
         let (command, reply) = match job {
             Job::Shutdown => return,
             Job::Other { command, reply } => (*command, reply),
-            Job::CreateAccounts { events, done } => merge(events, done, jobs, &mut held),
-            Job::CreateTransfers { events, done } => merge(events, done, jobs, &mut held),
+            Job::CreateAccounts { events, done } => merge(events, (), done, jobs, &mut held),
+            Job::CreateTransfers { events, notes, done } => merge(events, notes, done, jobs, &mut held),
         };
         // On failure the request (and its reply callback) is dropped: every waiting caller
         // sees its answer channel close and reports the writer as stopped.
@@ -707,28 +958,39 @@ type Done<R> = oneshot::Sender<Result<Vec<EventResult<R>>, ServiceError>>;
 /// What the intake needs to know about a kind of create event to merge its requests.
 trait Creatable: Sized + Send + 'static {
     type Result: Copy + Send + 'static;
+    /// What a request carries beside its events (`EntryNotes` for transfers).
+    type Notes: Send;
     fn is_linked(&self) -> bool;
-    fn unwrap_job(job: Job) -> Result<(Vec<Self>, Done<Self::Result>), Job>;
-    fn wrap_job(events: Vec<Self>, done: Done<Self::Result>) -> Job;
-    fn command(events: Vec<Self>) -> Command;
+    fn unwrap_job(job: Job) -> Result<QueuedCreate<Self>, Job>;
+    fn wrap_job(events: Vec<Self>, notes: Self::Notes, done: Done<Self::Result>) -> Job;
+    /// Whether `more` can join `merged` in one WAL record.
+    fn notes_fit(merged: &Self::Notes, more: &Self::Notes) -> bool;
+    /// Appends `more`, whose events now start at `offset`, to `merged`.
+    fn merge_notes(merged: &mut Self::Notes, more: &Self::Notes, offset: u32);
+    fn command(events: Vec<Self>, notes: Self::Notes) -> Command;
     fn results(reply: Reply) -> Result<Vec<EventResult<Self::Result>>, ServiceError>;
 }
 
 impl Creatable for Account {
     type Result = CreateAccountResult;
+    type Notes = ();
     fn is_linked(&self) -> bool {
         self.flags.contains(AccountFlags::LINKED)
     }
-    fn unwrap_job(job: Job) -> Result<(Vec<Self>, Done<Self::Result>), Job> {
+    fn unwrap_job(job: Job) -> Result<(Vec<Self>, (), Done<Self::Result>), Job> {
         match job {
-            Job::CreateAccounts { events, done } => Ok((events, done)),
+            Job::CreateAccounts { events, done } => Ok((events, (), done)),
             other => Err(other),
         }
     }
-    fn wrap_job(events: Vec<Self>, done: Done<Self::Result>) -> Job {
+    fn wrap_job(events: Vec<Self>, (): (), done: Done<Self::Result>) -> Job {
         Job::CreateAccounts { events, done }
     }
-    fn command(events: Vec<Self>) -> Command {
+    fn notes_fit((): &(), (): &()) -> bool {
+        true
+    }
+    fn merge_notes((): &mut (), (): &(), _: u32) {}
+    fn command(events: Vec<Self>, (): ()) -> Command {
         Command::CreateAccounts(events)
     }
     fn results(reply: Reply) -> Result<Vec<EventResult<Self::Result>>, ServiceError> {
@@ -741,20 +1003,31 @@ impl Creatable for Account {
 
 impl Creatable for Transfer {
     type Result = CreateTransferResult;
+    type Notes = EntryNotes;
     fn is_linked(&self) -> bool {
         self.flags.contains(TransferFlags::LINKED)
     }
-    fn unwrap_job(job: Job) -> Result<(Vec<Self>, Done<Self::Result>), Job> {
+    fn unwrap_job(job: Job) -> Result<(Vec<Self>, EntryNotes, Done<Self::Result>), Job> {
         match job {
-            Job::CreateTransfers { events, done } => Ok((events, done)),
+            Job::CreateTransfers { events, notes, done } => Ok((events, notes, done)),
             other => Err(other),
         }
     }
-    fn wrap_job(events: Vec<Self>, done: Done<Self::Result>) -> Job {
-        Job::CreateTransfers { events, done }
+    fn wrap_job(events: Vec<Self>, notes: EntryNotes, done: Done<Self::Result>) -> Job {
+        Job::CreateTransfers { events, notes, done }
     }
-    fn command(events: Vec<Self>) -> Command {
-        Command::CreateTransfers(events)
+    fn notes_fit(merged: &EntryNotes, more: &EntryNotes) -> bool {
+        notes_len(merged) + notes_len(more) <= RECORD_NOTES_BYTES_MAX as usize
+    }
+    fn merge_notes(merged: &mut EntryNotes, more: &EntryNotes, offset: u32) {
+        merged.append_shifted(more, offset);
+    }
+    fn command(transfers: Vec<Self>, notes: EntryNotes) -> Command {
+        if notes.is_empty() {
+            Command::CreateTransfers(transfers)
+        } else {
+            Command::CreateTransfersNoted { transfers, notes }
+        }
     }
     fn results(reply: Reply) -> Result<Vec<EventResult<Self::Result>>, ServiceError> {
         match refused(reply)? {
@@ -768,22 +1041,27 @@ impl Creatable for Transfer {
 /// module docs) into one command, and builds the reply callback that splits the results.
 fn merge<E: Creatable>(
     first: Vec<E>,
+    first_notes: E::Notes,
     first_done: Done<E::Result>,
     jobs: &Receiver<Job>,
     held: &mut Option<Job>,
 ) -> (Command, ReplyTo) {
     let mut parts = vec![(0_u32, first_done)];
     let mut merged = first;
+    let mut merged_notes = first_notes;
     while merged.last().is_none_or(|e| !e.is_linked()) && merged.len() < BATCH_EVENTS_MAX {
         let Ok(next) = jobs.try_recv() else { break };
         match E::unwrap_job(next) {
-            Ok((events, done)) if merged.len() + events.len() <= BATCH_EVENTS_MAX => {
+            Ok((events, notes, done))
+                if merged.len() + events.len() <= BATCH_EVENTS_MAX && E::notes_fit(&merged_notes, &notes) =>
+            {
                 let offset = u32::try_from(merged.len()).unwrap_or(u32::MAX);
                 merged.extend(events);
+                E::merge_notes(&mut merged_notes, &notes, offset);
                 parts.push((offset, done));
             }
-            Ok((events, done)) => {
-                *held = Some(E::wrap_job(events, done));
+            Ok((events, notes, done)) => {
+                *held = Some(E::wrap_job(events, notes, done));
                 break;
             }
             Err(other) => {
@@ -794,7 +1072,7 @@ fn merge<E: Creatable>(
     }
     crate::serve::metrics::record_batch(merged.len(), parts.len());
     let reply = ReplyTo::Callback(Box::new(move |reply| split(E::results(reply), parts)));
-    (E::command(merged), reply)
+    (E::command(merged, merged_notes), reply)
 }
 
 /// Sends each merged request its own results, re-based to its own indexes. Results arrive in

@@ -1,8 +1,12 @@
-//! Client-side commands: `ledger post` (JSON lines in, results out) and `ledger lookup`.
+//! Client-side commands: `ledger post` (JSON lines in, results out), `ledger lookup` and
+//! `ledger follow` (the change feed, JSON lines out), and `ledger export` (finance exports).
 //!
-//! Both talk to a running server through `ledger-client` on the binary protocol; the JSON they
-//! read and print has the HTTP API's shapes (`json.rs`).
+//! `post`, `lookup` and `follow` talk to a running server through `ledger-client` on the binary
+//! protocol; the JSON they read and print has the HTTP API's shapes (`json.rs`, the journal's
+//! entries). `export` reads the HTTP API's export routes.
 
+pub mod export;
+pub mod follow;
 pub mod lookup;
 pub mod post;
 pub mod post_line;
@@ -17,6 +21,11 @@ fn client_config(addr: &str, token_file: Option<&Path>) -> Result<ClientConfig, 
     let Some(path) = token_file else {
         return Ok(config);
     };
+    Ok(config.with_token(read_token_file(path)?))
+}
+
+/// The token in a token file (see `client_config`); also `ledger export`'s bearer token.
+fn read_token_file(path: &Path) -> Result<Vec<u8>, String> {
     let mut token =
         std::fs::read(path).map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
     let len = token.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |last| last + 1);
@@ -24,7 +33,7 @@ fn client_config(addr: &str, token_file: Option<&Path>) -> Result<ClientConfig, 
     if token.is_empty() {
         return Err(format!("the token file {} is empty", path.display()));
     }
-    Ok(config.with_token(token))
+    Ok(token)
 }
 
 /// A single-threaded runtime: the commands send one request at a time and wait for it.

@@ -29,14 +29,15 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ledger_core::{Account, BATCH_EVENTS_MAX, QueryFilter, Transfer, TransferFlags};
+use ledger_core::{BATCH_EVENTS_MAX, QueryFilter, Transfer, TransferFlags};
 use ledger_events::amount::format_minor_units;
 use ledger_events::event::EVENT_ID_BYTES_MAX;
 use ledger_events::plan::{ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL};
 use ledger_events::posting::{EntrySide, entry_transfer_id, entry_transfer_ids};
-use ledger_events::{BusinessDate, Chart};
+use ledger_events::{BusinessDate, Chart, EventNote};
+use ledger_history::IndexPosition;
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// The error code of `GET /v1/events/{event_id}` when no transfer of the event's entry exists.
@@ -79,7 +80,11 @@ impl IntoResponse for JournalError {
 #[serde(deny_unknown_fields)]
 pub struct JournalQuery {
     after: Option<u64>,
+    /// Start at the first entry of this WAL op instead of after a timestamp.
+    from_op: Option<u64>,
     limit: Option<u64>,
+    /// Long-poll: with nothing after `after`, wait up to this long (`feed.rs`).
+    wait_ms: Option<u64>,
 }
 
 /// `GET /v1/events/{event_id}`.
@@ -99,36 +104,58 @@ pub async fn event(
         return Err(JournalError::EventNotFound);
     }
     let reversal = chain_prefix(&reversal_ids, &found);
-    let books = Books::read(&state.service, chart, entry.iter().chain(&reversal)).await?;
+    let mut books = Books::read(&state.service, chart, entry.iter().chain(&reversal)).await?;
+    books.read_notes(
+        &state.service,
+        [entry.first(), reversal.first()].into_iter().flatten().map(|t| t.timestamp),
+    )?;
     // Read after the lookups: everything they saw is durable by this op.
     let current_to = json!({ "op": state.service.durable_op().to_string() });
     Ok(Json(books.event_json(&event_id, &entry, &reversal, current_to)))
 }
 
-/// `GET /v1/journal?after=&limit=`.
+/// `GET /v1/journal?after=&limit=&wait_ms=`.
 pub async fn journal(
     State(state): State<HttpState>,
     query: Result<Query<JournalQuery>, QueryRejection>,
-) -> Result<Json<Value>, JournalError> {
+) -> Result<Response, JournalError> {
     let Query(query) = query.map_err(|e| invalid_query(&e))?;
-    let after = query.after.unwrap_or(0);
+    let after = match (query.after, query.from_op) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(ErrorCode::InvalidQuery, "give `after` or `from_op`, not both").into());
+        }
+        (_, Some(op)) => state.service.journal_cursor_before_op(op)?,
+        (after, None) => after.unwrap_or(0),
+    };
     let limit = parse_limit(query.limit)?;
-    journal_page(&state.service, after, limit).await.map(Json)
+    let wait = super::feed::parse_wait_ms(query.wait_ms)?;
+    let page = super::feed::journal_page_waiting(&state.service, after, limit, wait).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], page.to_json()).into_response())
 }
 
 /// One page of the journal: the whole entries committed after timestamp `after`, at most
-/// `limit` transfers (more only when one entry alone is longer), as the JSON document
-/// `GET /v1/journal` answers (`{"entries", "next_after", "current_to"}`). Shared by every
-/// reader of the journal (HTTP, the change feed).
-pub async fn journal_page(service: &LedgerService, after: u64, limit: u32) -> Result<Value, JournalError> {
+/// `limit` transfers (more only when one entry alone is longer), as `GET /v1/journal` answers
+/// it (`JournalPage::to_json`). Shared by every reader of the journal (HTTP, the change feed).
+pub async fn journal_page(
+    service: &LedgerService,
+    after: u64,
+    limit: u32,
+) -> Result<JournalPage, JournalError> {
     let chart = service.chart();
     let grouping = JournalGrouping::new(chart);
     // Nothing has a timestamp after u64::MAX.
     let Some(timestamp_min) = after.checked_add(1) else {
-        return Ok(journal_json(&[], after, position_json(service.index_position())));
+        return Ok(JournalPage {
+            entries: Vec::new(),
+            next_after: after,
+            current_to: service.index_position(),
+        });
     };
+    // The journal reads what is durable and announced: a reader that got the answer of its
+    // write, or woke on a durable point, sees it without passing the writer
+    // (`query_transfers_announced`).
     let read = |limit: u32| {
-        service.query_transfers(QueryFilter { timestamp_min, limit, ..QueryFilter::default() })
+        service.query_transfers_announced(QueryFilter { timestamp_min, limit, ..QueryFilter::default() })
     };
     let first = read(limit).await?;
     let mut transfers = first.items;
@@ -146,14 +173,65 @@ pub async fn journal_page(service: &LedgerService, after: u64, limit: u32) -> Re
     }
     let returned = entries.last().map_or(0, |last| last.end);
     transfers.truncate(returned);
-    let books = Books::read(service, chart, transfers.iter()).await?;
-    let entries: Vec<Value> =
-        entries.into_iter().map(|range| books.entry_json(&grouping, &transfers[range])).collect();
-    Ok(journal_json(&entries, transfers.last().map_or(after, |t| t.timestamp), position_json(current_to)))
+    let mut books = Books::read(service, chart, transfers.iter()).await?;
+    books.read_notes(service, entries.iter().map(|range| transfers[range.start].timestamp))?;
+    let entries = entries
+        .into_iter()
+        .map(|range| {
+            let entry = &transfers[range];
+            let cursor = entry.last().map_or(after, |t| t.timestamp);
+            let json = serde_json::to_string(&books.entry(&grouping, entry))
+                .map_err(|e| ApiError::new(ErrorCode::Failed, format!("journal entry: {e}")))?;
+            Ok(PageEntry { cursor, json })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(JournalPage { entries, next_after: transfers.last().map_or(after, |t| t.timestamp), current_to })
 }
 
-fn journal_json(entries: &[Value], next_after: u64, current_to: Value) -> Value {
-    json!({ "entries": entries, "next_after": next_after.to_string(), "current_to": current_to })
+/// A page of the journal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalPage {
+    /// Whole entries in commit order.
+    pub entries: Vec<PageEntry>,
+    /// The cursor to read on from: the last entry's, or the request's `after` when empty.
+    pub next_after: u64,
+    /// The index position the page was read at.
+    pub current_to: IndexPosition,
+}
+
+/// One journal entry of a page, already serialised (each is written once, whichever way it
+/// goes out: a page, an SSE event, a binary reply).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageEntry {
+    /// The entry's cursor: its last transfer's timestamp (`last_timestamp`).
+    pub cursor: u64,
+    /// The entry as a JSON object (`JournalEntry` in the OpenAPI document).
+    pub json: String,
+}
+
+impl JournalPage {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The page as JSON: `{"entries":[...],"next_after":"<ts>","current_to":{...}}`.
+    #[must_use]
+    pub fn to_json(&self) -> Vec<u8> {
+        let entries_len: usize = self.entries.iter().map(|e| e.json.len() + 1).sum();
+        let mut out = Vec::with_capacity(entries_len + 128);
+        out.extend_from_slice(b"{\"entries\":[");
+        for (i, entry) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(entry.json.as_bytes());
+        }
+        out.extend_from_slice(format!("],\"next_after\":\"{}\",\"current_to\":", self.next_after).as_bytes());
+        out.extend_from_slice(position_json(self.current_to).to_string().as_bytes());
+        out.push(b'}');
+        out
+    }
 }
 
 /// An event id as the path carried it (URL-decoded): any non-empty string of at most
@@ -325,7 +403,11 @@ impl<'a> JournalGrouping<'a> {
 /// What the views need besides the transfers: the chart, and the accounts the transfers touch.
 struct Books<'a> {
     chart: &'a Chart,
-    accounts: HashMap<u128, Account>,
+    /// Account id → code.
+    codes: HashMap<u128, u16>,
+    /// By the timestamp of an entry's first transfer: the op that created it and the event's
+    /// record (`read_notes`).
+    notes: HashMap<u64, (Option<u64>, Option<EventNote>)>,
 }
 
 impl<'a> Books<'a> {
@@ -335,21 +417,45 @@ impl<'a> Books<'a> {
         chart: &'a Chart,
         transfers: impl Iterator<Item = &Transfer>,
     ) -> Result<Self, ServiceError> {
-        let ids: BTreeSet<u128> = transfers.flat_map(|t| [t.debit_account_id, t.credit_account_id]).collect();
-        let ids: Vec<u128> = ids.into_iter().collect();
-        let answers: Vec<_> =
-            ids.chunks(BATCH_EVENTS_MAX).map(|c| service.lookup_accounts(c.to_vec())).collect();
-        let mut accounts = HashMap::with_capacity(ids.len());
-        for answer in answers {
-            accounts.extend(answer.await?.into_iter().map(|a| (a.id, a)));
+        let ids: Vec<u128> = transfers.flat_map(|t| [t.debit_account_id, t.credit_account_id]).collect();
+        let codes = service.account_codes(&ids).await?;
+        Ok(Self { chart, codes, notes: HashMap::new() })
+    }
+
+    /// Reads the op and the event record of the entries starting at these timestamps from the
+    /// journal. A record that does not decode is shown as missing (and logged): the entry's
+    /// transfers still say what was posted.
+    fn read_notes(
+        &mut self,
+        service: &LedgerService,
+        timestamps: impl Iterator<Item = u64>,
+    ) -> Result<(), ServiceError> {
+        let timestamps: Vec<u64> = timestamps.collect();
+        let found = service.journal_entries(&timestamps)?;
+        for (timestamp, (op, note)) in timestamps.into_iter().zip(found) {
+            let note = note.and_then(|n| match EventNote::decode(&n.payload) {
+                Ok(note) => Some(note),
+                Err(error) => {
+                    tracing::error!(timestamp, %error, "an event record in journal.log does not decode");
+                    None
+                }
+            });
+            self.notes.insert(timestamp, (op, note));
         }
-        Ok(Self { chart, accounts })
+        Ok(())
+    }
+
+    /// The op and event record of the entry whose first transfer is `first`.
+    fn note_of(&self, first: Option<&Transfer>) -> (Option<u64>, Option<&EventNote>) {
+        first
+            .and_then(|t| self.notes.get(&t.timestamp))
+            .map_or((None, None), |(op, note)| (*op, note.as_ref()))
     }
 
     /// `{"account_id", "code", "name"}`: the account's code, and the chart's name for it (null
     /// when the chart has no such code).
     fn account_json(&self, id: u128) -> Value {
-        let code = self.accounts.get(&id).map(|a| a.code);
+        let code = self.codes.get(&id).copied();
         let name = code.and_then(|c| self.chart.account(c)).map(|spec| spec.name.as_str());
         json!({ "account_id": id.to_string(), "code": code, "name": name })
     }
@@ -386,9 +492,14 @@ impl<'a> Books<'a> {
         let first = entry.first();
         let ledger = first.map_or(0, |t| t.ledger);
         let event_type = first.and_then(|t| self.chart.templates().find(|x| x.transfer_code == t.code));
+        let (op, note) = self.note_of(first);
         let reversal_json = reversal.first().map(|t| {
+            let (op, note) = self.note_of(Some(t));
             json!({
+                "event_id": note.map(|n| n.event_id.as_str()),
+                "op": op.map(|op| op.to_string()),
                 "business_date": business_date_text(t.user_data_64),
+                "metadata": note.map(|n| metadata_json(&n.metadata)),
                 "entries": self.transfers_json(reversal),
             })
         });
@@ -399,30 +510,158 @@ impl<'a> Books<'a> {
             "ledger": ledger,
             "currency": self.chart.ledger(ledger).map(|l| l.currency.as_str()),
             "business_date": first.and_then(|t| business_date_text(t.user_data_64)),
+            "op": op.map(|op| op.to_string()),
+            "chart_version": note.map(|n| n.chart_version),
+            "subjects": note.map(|n| pairs_json(&n.subjects)),
+            "components": note.map(|n| pairs_json(&n.components)),
+            "metadata": note.map(|n| metadata_json(&n.metadata)),
             "entries": self.transfers_json(entry),
             "reversal": reversal_json,
             "current_to": current_to,
         })
     }
 
-    /// One journal entry; `transfers` is one entry of `grouping.entries` (not empty).
-    fn entry_json(&self, grouping: &JournalGrouping<'_>, transfers: &[Transfer]) -> Value {
+    /// One journal entry, ready to serialise; `transfers` is one entry of `grouping.entries`
+    /// (not empty).
+    fn entry<'b>(&'b self, grouping: &JournalGrouping<'b>, transfers: &'b [Transfer]) -> EntryJson<'b> {
         let first = transfers.first();
         let kind = first.map_or(EntryKind::Transfer, |t| grouping.kind(t));
-        let mut entry = json!({
-            "kind": kind.name(),
-            "transfers": self.transfers_json(transfers),
-            "first_timestamp": first.map_or(0, |t| t.timestamp).to_string(),
-            "last_timestamp": transfers.last().map_or(0, |t| t.timestamp).to_string(),
+        let (op, note) = self.note_of(first);
+        let event = (kind != EntryKind::Transfer).then(|| EventFields {
+            event_id: note.map(|n| n.event_id.as_str()),
+            event_type: first.and_then(|t| grouping.event_type(t.code)),
+            business_date: first.and_then(|t| business_date_text(t.user_data_64)),
+            chart_version: note.map(|n| n.chart_version),
         });
-        if kind != EntryKind::Transfer
-            && let (Some(first), Some(fields)) = (first, entry.as_object_mut())
-        {
-            fields.insert("event_type".into(), json!(grouping.event_type(first.code)));
-            fields.insert("business_date".into(), json!(business_date_text(first.user_data_64)));
+        let posted = (kind == EntryKind::Event).then(|| PostedFields {
+            subjects: note.map(|n| Pairs(&n.subjects)),
+            components: note.map(|n| Pairs(&n.components)),
+        });
+        EntryJson {
+            kind: kind.name(),
+            op: op.map(Decimal),
+            event,
+            posted,
+            reverses: (kind == EntryKind::Reversal).then(|| note.and_then(|n| n.reverses.as_deref())),
+            metadata: (kind != EntryKind::Transfer).then(|| note.map(|n| Metadata(&n.metadata))),
+            transfers: transfers.iter().map(|t| self.transfer(t)).collect(),
+            first_timestamp: Decimal(first.map_or(0, |t| t.timestamp)),
+            last_timestamp: Decimal(transfers.last().map_or(0, |t| t.timestamp)),
         }
-        entry
     }
+
+    fn transfer<'b>(&'b self, transfer: &Transfer) -> TransferJson<'b> {
+        TransferJson {
+            transfer_id: Decimal(transfer.id),
+            debit: self.account(transfer.debit_account_id),
+            credit: self.account(transfer.credit_account_id),
+            amount: self.amount(transfer.ledger, transfer.amount),
+            timestamp: Decimal(transfer.timestamp),
+        }
+    }
+
+    fn account(&self, id: u128) -> AccountJson<'_> {
+        let code = self.codes.get(&id).copied();
+        let name = code.and_then(|c| self.chart.account(c)).map(|spec| spec.name.as_str());
+        AccountJson { account_id: Decimal(id), code, name }
+    }
+}
+
+/// A journal entry as served (`JournalEntry` in the OpenAPI document). The event fields are
+/// present for events and reversals only (null where the event's record is missing);
+/// `subjects` and `components` for events, `reverses` for reversals.
+#[derive(serde::Serialize)]
+struct EntryJson<'a> {
+    kind: &'static str,
+    op: Option<Decimal<u64>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    event: Option<EventFields<'a>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    posted: Option<PostedFields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reverses: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Option<Metadata<'a>>>,
+    transfers: Vec<TransferJson<'a>>,
+    first_timestamp: Decimal<u64>,
+    last_timestamp: Decimal<u64>,
+}
+
+#[derive(serde::Serialize)]
+struct EventFields<'a> {
+    event_id: Option<&'a str>,
+    event_type: Option<&'a str>,
+    business_date: Option<String>,
+    chart_version: Option<u32>,
+}
+
+#[derive(serde::Serialize)]
+struct PostedFields<'a> {
+    subjects: Option<Pairs<'a>>,
+    components: Option<Pairs<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct TransferJson<'a> {
+    transfer_id: Decimal<u128>,
+    debit: AccountJson<'a>,
+    credit: AccountJson<'a>,
+    amount: String,
+    timestamp: Decimal<u64>,
+}
+
+#[derive(serde::Serialize)]
+struct AccountJson<'a> {
+    account_id: Decimal<u128>,
+    code: Option<u16>,
+    name: Option<&'a str>,
+}
+
+/// An integer written as a decimal string (JSON numbers lose precision past 2^53).
+struct Decimal<T>(T);
+
+impl<T: std::fmt::Display> serde::Serialize for Decimal<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// Recorded key/value pairs as a JSON object, in the order recorded (sorted by key).
+struct Pairs<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for Pairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Recorded metadata (canonical JSON text) embedded as JSON; text that is not JSON (never
+/// written so) is shown as a string rather than dropped.
+struct Metadata<'a>(&'a str);
+
+impl serde::Serialize for Metadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&serde_json::value::RawValue>(self.0) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_str(self.0),
+        }
+    }
+}
+
+/// Key/value pairs as a JSON object (keys in the order recorded: sorted).
+fn pairs_json(pairs: &[(String, String)]) -> Value {
+    Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+}
+
+/// Recorded metadata (canonical JSON text) as JSON; text that is not JSON (never written so)
+/// is shown as a string rather than dropped.
+fn metadata_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
 /// `YYYYMMDD` (a transfer's `user_data_64`) as `YYYY-MM-DD`, if it is a real date.

@@ -1,6 +1,7 @@
 //! The HTTP read API: accounts, transfers, an account's transfer and balance history, journal
-//! views of standard ledger events, health, Prometheus metrics and the OpenAPI document
-//! (`docs/http.md`).
+//! views of standard ledger events and their change feed (long-poll and Server-Sent Events,
+//! `feed.rs`), the trial balance, the finance exports (streamed CSV or JSON lines,
+//! `exports.rs`), health, Prometheus metrics and the OpenAPI document (`docs/http.md`).
 //!
 //! Every handler is a thin translation: parse the path and query, call `LedgerService`, shape
 //! the answer with `crate::json`. Reads are answered by the writer between batches or by the
@@ -14,14 +15,17 @@
 pub mod auth;
 pub mod cursor;
 pub mod error;
+pub mod exports;
+pub mod feed;
 mod health;
 mod history;
-mod journal;
+pub(crate) mod journal;
 pub mod openapi;
 mod params;
 mod records;
 #[cfg(test)]
 mod tests;
+pub mod trial_balance;
 
 use crate::service::LedgerService;
 use axum::Router;
@@ -53,10 +57,14 @@ pub enum Endpoint {
     AccountBalances,
     Event,
     Journal,
+    JournalStream,
+    TrialBalance,
+    ExportJournal,
+    ExportTrialBalance,
 }
 
 impl Endpoint {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 14] = [
         Self::Health,
         Self::HealthV1,
         Self::Metrics,
@@ -67,6 +75,10 @@ impl Endpoint {
         Self::AccountBalances,
         Self::Event,
         Self::Journal,
+        Self::JournalStream,
+        Self::TrialBalance,
+        Self::ExportJournal,
+        Self::ExportTrialBalance,
     ];
 
     /// The path, in axum's (and OpenAPI's) `{param}` syntax. Every route is a `GET`.
@@ -83,6 +95,10 @@ impl Endpoint {
             Self::AccountBalances => "/v1/accounts/{id}/balances",
             Self::Event => "/v1/events/{event_id}",
             Self::Journal => "/v1/journal",
+            Self::JournalStream => "/v1/journal/stream",
+            Self::TrialBalance => "/v1/ledgers/{id}/trial-balance",
+            Self::ExportJournal => "/v1/exports/journal",
+            Self::ExportTrialBalance => "/v1/exports/trial-balance",
         }
     }
 
@@ -104,6 +120,10 @@ impl Endpoint {
             Self::AccountBalances => get(history::account_balances),
             Self::Event => get(journal::event),
             Self::Journal => get(journal::journal),
+            Self::JournalStream => get(feed::stream),
+            Self::TrialBalance => get(trial_balance::trial_balance),
+            Self::ExportJournal => get(exports::journal),
+            Self::ExportTrialBalance => get(exports::trial_balance),
         }
     }
 }

@@ -9,7 +9,8 @@
 
 use super::error::ErrorCode;
 use super::params::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
-use super::{Endpoint, journal};
+use super::{Endpoint, feed, journal};
+use crate::export::{Cell, ExportFormat, JOURNAL_COLUMNS, RowEncoder, TRIAL_BALANCE_COLUMNS};
 use axum::Json;
 use serde_json::{Map, Value, json};
 
@@ -31,7 +32,7 @@ pub fn document() -> Value {
             "title": "ledger HTTP read API",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Read-only access to accounts, transfers, an account's transfer and balance \
-                history, journal entries of standard ledger events, health and metrics. Writes go through the binary protocol. u128 and u64 values \
+                history, journal entries of standard ledger events, trial balances, finance exports (CSV or JSON lines), health and metrics. Writes go through the binary protocol. u128 and u64 values \
                 are decimal strings; see docs/http.md.",
         },
         "security": [{ "bearer": [] }],
@@ -230,6 +231,14 @@ fn operation(endpoint: Endpoint) -> Value {
                     "schema": { "type": "integer", "minimum": 0, "default": 0 },
                 },
                 {
+                    "name": "from_op",
+                    "in": "query",
+                    "required": false,
+                    "description": "Instead of `after`: start at the first entry created by this WAL op (or the \
+                        first later op that created transfers). Not with `after`.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+                {
                     "name": "limit",
                     "in": "query",
                     "required": false,
@@ -237,10 +246,163 @@ fn operation(endpoint: Endpoint) -> Value {
                         than the limit comes alone).",
                     "schema": { "type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_DEFAULT },
                 },
+                {
+                    "name": "wait_ms",
+                    "in": "query",
+                    "required": false,
+                    "description": "Long-poll: when no entry comes after `after`, answer as soon as one is \
+                        durable, or with the empty page after this many milliseconds (or at once when the \
+                        server shuts down). 0 or absent: no wait.",
+                    "schema": { "type": "integer", "minimum": 0, "maximum": feed::WAIT_MS_MAX, "default": 0 },
+                },
             ],
             "responses": {
                 "200": ok("A page of journal entries", "JournalPage", journal_page_example()),
                 "400": error_response("A parameter is invalid", &[ErrorCode::InvalidQuery, ErrorCode::InvalidLimit]),
+            },
+        }),
+        Endpoint::JournalStream => json!({
+            "operationId": "streamJournal",
+            "summary": "The change feed as Server-Sent Events: every journal entry after a cursor, then each new one as it becomes durable",
+            "description": "One event per journal entry, in commit order: `id` is the entry's cursor (its \
+                `last_timestamp`), `data` the entry as one line of JSON (a JournalEntry). A client that \
+                reconnects with `Last-Event-ID` resumes right after the last entry it received: nothing \
+                is lost or repeated. Idle streams carry a comment line every 15 s. The stream ends when \
+                the server shuts down.",
+            "parameters": [
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": false,
+                    "description": "Start after this cursor (ns); 0 or absent: from the start. \
+                        `Last-Event-ID`, when sent, takes its place.",
+                    "schema": { "type": "integer", "minimum": 0, "default": 0 },
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": false,
+                    "description": "Transfers per read of the journal (how the stream is batched; it \
+                        does not limit the stream).",
+                    "schema": { "type": "integer", "minimum": 1, "maximum": PAGE_LIMIT_MAX, "default": PAGE_LIMIT_DEFAULT },
+                },
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": false,
+                    "description": "The `id` of the last event received: resume right after it.",
+                    "schema": { "type": "string", "pattern": "^[0-9]{1,20}$" },
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "An endless text/event-stream, one event per journal entry",
+                    "content": { "text/event-stream": {
+                        "schema": { "type": "string" },
+                        "example": journal_stream_example(),
+                    } },
+                },
+                "400": error_response("A parameter or Last-Event-ID is invalid", &[
+                    ErrorCode::InvalidQuery,
+                    ErrorCode::InvalidLimit,
+                    ErrorCode::InvalidCursor,
+                ]),
+            },
+        }),
+        Endpoint::TrialBalance => json!({
+            "operationId": "getTrialBalance",
+            "summary": "A ledger's trial balance at a time: posted debits, credits and balance per account code",
+            "description": "Counts the transfers committed at or before `at` (pending transfers, voids and \
+                expiries count nothing; a post counts the amount posted). One row per account code with a \
+                posted transfer, by code; names, classes and normal sides from the chart of accounts. \
+                Amounts are decimals at the ledger's scale; a balance against the code's normal side is \
+                negative. total_debits always equals total_credits (else 500 failed).",
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": true,
+                    "description": "The ledger: base-10 u32, not 0",
+                    "schema": { "type": "string", "pattern": "^[0-9]{1,10}$" },
+                },
+                {
+                    "name": "at",
+                    "in": "query",
+                    "required": false,
+                    "description": "A ledger timestamp (ns). Absent, or after the newest durable transfer: \
+                        everything durable now.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+            ],
+            "responses": {
+                "200": ok("The trial balance", "TrialBalance", trial_balance_example()),
+                "400": error_response(
+                    "The ledger is not a base-10 u32 other than 0, or `at` is not a u64",
+                    &[ErrorCode::InvalidId, ErrorCode::InvalidQuery],
+                ),
+            },
+        }),
+        Endpoint::ExportJournal => json!({
+            "operationId": "exportJournal",
+            "summary": "The journal lines of the entries created by a range of ops, as CSV or JSON lines (streamed)",
+            "description": "One row per journal line (a transfer's debit line, then its credit line), entries in \
+                commit order; columns and their order in docs/exports.md. The same range of the same history \
+                always gives the same bytes. A range past the newest durable op ends at what is durable.",
+            "parameters": [
+                {
+                    "name": "from_op",
+                    "in": "query",
+                    "required": false,
+                    "description": "The first WAL op whose entries are exported (inclusive); absent: from the first.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+                {
+                    "name": "to_op",
+                    "in": "query",
+                    "required": false,
+                    "description": "The last WAL op whose entries are exported (inclusive); absent: the newest durable.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+                export_format_parameter(),
+            ],
+            "responses": {
+                "200": export_ok("The journal lines", &journal_export_example(ExportFormat::Csv), &journal_export_example(ExportFormat::Jsonl)),
+                "400": error_response(
+                    "A parameter is not a u64, the format is unknown, or from_op > to_op",
+                    &[ErrorCode::InvalidQuery, ErrorCode::InvalidRange],
+                ),
+            },
+        }),
+        Endpoint::ExportTrialBalance => json!({
+            "operationId": "exportTrialBalance",
+            "summary": "A trial balance as CSV or JSON lines: one row per ledger and account code (streamed)",
+            "description": "The rows of GET /v1/ledgers/{id}/trial-balance with the ledger and its currency on each; \
+                columns and their order in docs/exports.md. Without `ledger`: every ledger of the chart of \
+                accounts, in id order, all as of the same `at`.",
+            "parameters": [
+                {
+                    "name": "ledger",
+                    "in": "query",
+                    "required": false,
+                    "description": "The ledger (a u32, not 0); absent: every ledger of the chart of accounts.",
+                    "schema": { "type": "integer", "minimum": 1, "maximum": u32::MAX },
+                },
+                {
+                    "name": "at",
+                    "in": "query",
+                    "required": false,
+                    "description": "A ledger timestamp (ns). Absent, or after the newest durable transfer: \
+                        everything durable now.",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+                export_format_parameter(),
+            ],
+            "responses": {
+                "200": export_ok("The trial balance rows", &trial_balance_export_example(ExportFormat::Csv), &trial_balance_export_example(ExportFormat::Jsonl)),
+                "400": error_response(
+                    "`ledger` is not a u32 other than 0, `at` is not a u64, or the format is unknown",
+                    &[ErrorCode::InvalidQuery],
+                ),
             },
         }),
     };
@@ -279,7 +441,11 @@ const fn asks_the_ledger(endpoint: Endpoint) -> bool {
         | Endpoint::AccountTransfers
         | Endpoint::AccountBalances
         | Endpoint::Event
-        | Endpoint::Journal => true,
+        | Endpoint::Journal
+        | Endpoint::JournalStream
+        | Endpoint::TrialBalance
+        | Endpoint::ExportJournal
+        | Endpoint::ExportTrialBalance => true,
     }
 }
 
@@ -292,6 +458,106 @@ fn ok(description: &str, schema: &str, example: Value) -> Value {
         "description": description,
         "content": { "application/json": { "schema": schema_ref(schema), "example": example } },
     })
+}
+
+/// A 200 of an export: CSV or JSON lines, as `format` asks.
+fn export_ok(description: &str, csv_example: &str, jsonl_example: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {
+            ExportFormat::Csv.content_type(): { "schema": { "type": "string" }, "example": csv_example },
+            ExportFormat::Jsonl.content_type(): { "schema": { "type": "string" }, "example": jsonl_example },
+        },
+    })
+}
+
+fn export_format_parameter() -> Value {
+    json!({
+        "name": "format",
+        "in": "query",
+        "required": false,
+        "description": "csv: RFC 4180 with a header line; jsonl: one JSON object per line, keys in column order.",
+        "schema": { "type": "string", "enum": ExportFormat::ALL.map(ExportFormat::name), "default": "csv" },
+    })
+}
+
+/// Rows of an example journal export: one transfer of a disbursement, its two lines.
+fn journal_export_example(format: ExportFormat) -> String {
+    let event = |line: &str, account_id: &str, code: u32, name: &str, debit: &str, credit: &str| {
+        [
+            Cell::Text("8".into()),
+            Cell::Text("event".into()),
+            Cell::Text("DISB-1".into()),
+            Cell::Text("loan.disbursed".into()),
+            Cell::Absent,
+            Cell::Text("2024-01-01".into()),
+            Cell::Int(1),
+            Cell::Text("30727469618927201688333934909205660320".into()),
+            Cell::Int(103),
+            Cell::Text("posted".into()),
+            Cell::Absent,
+            Cell::Text(line.into()),
+            Cell::Text(account_id.into()),
+            Cell::Int(code),
+            Cell::Text(name.into()),
+            Cell::Text("channel=CH1;customer=C1;funder=F1;loan_note=L1".into()),
+            Cell::Text(debit.into()),
+            Cell::Text(credit.into()),
+            Cell::Text("CNY".into()),
+            Cell::Int(156),
+            Cell::Text(r#"{"order_no":"LN-1"}"#.into()),
+        ]
+    };
+    let rows = [
+        event(
+            "debit",
+            "300073869116891301284563867438258375216",
+            1122,
+            "Loan principal receivable",
+            "1000.00",
+            "0.00",
+        ),
+        event(
+            "credit",
+            "260292187648361729217519798789906893747",
+            1012,
+            "Cash at payment channels",
+            "0.00",
+            "1000.00",
+        ),
+    ];
+    encode_example(RowEncoder { format, columns: &JOURNAL_COLUMNS }, &rows)
+}
+
+fn trial_balance_export_example(format: ExportFormat) -> String {
+    let row =
+        |code: u32, name: &str, class: &str, normal: &str, debits: &str, credits: &str, balance: &str| {
+            [
+                Cell::Int(156),
+                Cell::Text("CNY".into()),
+                Cell::Int(code),
+                Cell::Text(name.into()),
+                Cell::Text(class.into()),
+                Cell::Text(normal.into()),
+                Cell::Text(debits.into()),
+                Cell::Text(credits.into()),
+                Cell::Text(balance.into()),
+            ]
+        };
+    let rows = [
+        row(1012, "Cash at payment channels", "asset", "debit", "0.00", "1000.00", "-1000.00"),
+        row(1122, "Loan principal receivable", "asset", "debit", "1000.00", "0.00", "1000.00"),
+    ];
+    encode_example(RowEncoder { format, columns: &TRIAL_BALANCE_COLUMNS }, &rows)
+}
+
+fn encode_example<const N: usize>(encoder: RowEncoder<N>, rows: &[[Cell; N]]) -> String {
+    let mut out = Vec::new();
+    // Encoding into memory does not fail; an example that did would be empty, not a panic.
+    if encoder.header(&mut out).and_then(|()| encoder.rows(rows, &mut out)).is_err() {
+        out.clear();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 fn error_response(description: &str, codes: &[ErrorCode]) -> Value {
@@ -487,6 +753,7 @@ fn schemas() -> Value {
     });
     if let Some(map) = schemas.as_object_mut() {
         map.extend(journal_schemas());
+        map.extend(trial_balance_schemas());
     }
     schemas
 }
@@ -506,10 +773,32 @@ fn journal_schemas() -> Map<String, Value> {
     };
     let event_type = || nullable(json!({ "type": "string", "description": "The template's event type" }));
     let entries = || json!({ "type": "array", "items": schema_ref("JournalTransfer") });
+    let op = || nullable(u64_schema("The WAL op that created the entry (null if journal.log lacks it)"));
+    let string_map = |description: &str| {
+        nullable(json!({
+            "type": "object",
+            "additionalProperties": { "type": "string" },
+            "description": description,
+        }))
+    };
+    let subjects = || string_map("The event's subjects as recorded (null if its record is missing)");
+    let components = || string_map("The event's components (decimal amounts) as posted");
+    let metadata = || nullable(json!({ "type": "object", "description": "The event's metadata as posted" }));
+    let chart_version = || {
+        nullable(
+            json!({ "type": "integer", "minimum": 0, "description": "Version of the chart whose template planned the entry" }),
+        )
+    };
+    let event_id = || {
+        nullable(json!({ "type": "string", "description": "The event id (null if its record is missing)" }))
+    };
     let reversal = nullable(closed_object(
         "The reversal entry, or null",
         &json!({
+            "event_id": event_id(),
+            "op": op(),
             "business_date": business_date(),
+            "metadata": metadata(),
             "entries": entries(),
         }),
     ));
@@ -521,15 +810,23 @@ fn journal_schemas() -> Map<String, Value> {
                 "enum": ["event", "reversal", "transfer"],
                 "description": "An event's entry, a reversal's mirror entry, or a transfer created directly",
             },
+            "op": op(),
+            "event_id": event_id(),
             "event_type": event_type(),
             "business_date": business_date(),
+            "chart_version": chart_version(),
+            "subjects": subjects(),
+            "components": components(),
+            "reverses": nullable(json!({ "type": "string", "description": "A reversal: the event id it reverses" })),
+            "metadata": metadata(),
             "transfers": entries(),
             "first_timestamp": u64_schema("The first transfer's timestamp"),
             "last_timestamp": u64_schema("The last transfer's timestamp"),
         }),
     );
-    // `event_type` and `business_date` are present for events and reversals only.
-    journal_entry["required"] = json!(["kind", "transfers", "first_timestamp", "last_timestamp"]);
+    // The event fields are present for events and reversals only (`subjects` and `components`
+    // for events, `reverses` for reversals).
+    journal_entry["required"] = json!(["kind", "op", "transfers", "first_timestamp", "last_timestamp"]);
     let schemas = json!({
         "JournalAccount": closed_object("An account of a posting", &json!({
             "account_id": u128_schema("The account's id"),
@@ -554,6 +851,11 @@ fn journal_schemas() -> Map<String, Value> {
             "ledger": { "type": "integer", "minimum": 0 },
             "currency": nullable(json!({ "type": "string", "description": "ISO 4217, from the chart" })),
             "business_date": business_date(),
+            "op": op(),
+            "chart_version": chart_version(),
+            "subjects": subjects(),
+            "components": components(),
+            "metadata": metadata(),
             "entries": entries(),
             "reversal": reversal,
             "current_to": closed_object("The durable op the answer is current to", &json!({
@@ -641,10 +943,33 @@ fn event_view_example() -> Value {
         "ledger": 156,
         "currency": "CNY",
         "business_date": "2024-01-01",
+        "op": "17",
+        "chart_version": 1,
+        "subjects": { "channel": "CH1", "customer": "C1", "funder": "F1", "loan_note": "L1" },
+        "components": { "principal": "1000.00" },
+        "metadata": { "order_no": "A-1" },
         "entries": [journal_transfer_example()],
-        "reversal": { "business_date": "2024-01-05", "entries": [journal_transfer_example()] },
+        "reversal": {
+            "event_id": "DISB-1-REV",
+            "op": "21",
+            "business_date": "2024-01-05",
+            "metadata": {},
+            "entries": [journal_transfer_example()],
+        },
         "current_to": { "op": "1042" },
     })
+}
+
+/// Two events of the stream: `id`, then the entry as one line of JSON.
+fn journal_stream_example() -> String {
+    let entries = journal_page_example()["entries"].as_array().cloned().unwrap_or_default();
+    entries
+        .iter()
+        .map(|entry| {
+            let id = entry["last_timestamp"].as_str().unwrap_or_default();
+            format!("id: {id}\ndata: {entry}\n\n")
+        })
+        .collect()
 }
 
 fn journal_page_example() -> Value {
@@ -652,14 +977,21 @@ fn journal_page_example() -> Value {
         "entries": [
             {
                 "kind": "event",
+                "op": "17",
+                "event_id": "DISB-1",
                 "event_type": "loan.disbursed",
                 "business_date": "2024-01-01",
+                "chart_version": 1,
+                "subjects": { "channel": "CH1", "customer": "C1", "funder": "F1", "loan_note": "L1" },
+                "components": { "principal": "1000.00" },
+                "metadata": { "order_no": "A-1" },
                 "transfers": [journal_transfer_example()],
                 "first_timestamp": "1764072000000000100",
                 "last_timestamp": "1764072000000000100",
             },
             {
                 "kind": "transfer",
+                "op": "18",
                 "transfers": [journal_transfer_example()],
                 "first_timestamp": "1764072000000000101",
                 "last_timestamp": "1764072000000000101",
@@ -667,5 +999,66 @@ fn journal_page_example() -> Value {
         ],
         "next_after": "1764072000000000101",
         "current_to": { "op": "1042", "transfers": "8380000" },
+    })
+}
+
+/// The schemas of the trial balance (`trial_balance.rs`).
+fn trial_balance_schemas() -> Map<String, Value> {
+    let decimal = |description: &str, sign: &str| {
+        json!({
+            "type": "string",
+            "pattern": format!("^{sign}[0-9]+(\\.[0-9]+)?$"),
+            "description": format!("{description}: a decimal at the ledger's scale (minor units if the chart does not know the ledger)"),
+        })
+    };
+    let classes: Vec<&str> = [
+        ledger_events::AccountClass::Asset,
+        ledger_events::AccountClass::Liability,
+        ledger_events::AccountClass::Equity,
+        ledger_events::AccountClass::Income,
+        ledger_events::AccountClass::Expense,
+    ]
+    .map(ledger_events::AccountClass::name)
+    .to_vec();
+    let schemas = json!({
+        "TrialBalanceRow": closed_object("One account code's posted totals", &json!({
+            "code": { "type": "integer", "minimum": 0, "maximum": 65535, "description": "Chart-of-accounts code" },
+            "name": { "type": "string", "nullable": true, "description": "The chart's name; null for a code it lacks" },
+            "class": { "type": "string", "enum": classes, "nullable": true, "description": "The chart's class; null for a code it lacks" },
+            "debits": decimal("Posted debits of every account with the code", ""),
+            "credits": decimal("Posted credits of every account with the code", ""),
+            "balance": decimal("On the code's normal side (debit for a code the chart lacks); negative against it", "-?"),
+        })),
+        "TrialBalance": closed_object("A ledger's trial balance at a consistent point", &json!({
+            "ledger": { "type": "integer", "minimum": 1 },
+            "op": u64_schema("The WAL op of the history index's position the rows are for"),
+            "at": u64_schema("The rows count the transfers committed at or before this timestamp: the requested \
+                `at`, or the newest durable transfer's (0 if none) when absent or later"),
+            "rows": { "type": "array", "items": schema_ref("TrialBalanceRow") },
+            "total_debits": decimal("Sum of the rows' debits", ""),
+            "total_credits": decimal("Sum of the rows' credits: always equal to total_debits", ""),
+        })),
+    });
+    match schemas {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn trial_balance_example() -> Value {
+    let row = |code: u16, name: &str, class: &str, amounts: [&str; 3]| {
+        let [debits, credits, balance] = amounts;
+        json!({ "code": code, "name": name, "class": class, "debits": debits, "credits": credits, "balance": balance })
+    };
+    json!({
+        "ledger": 156,
+        "op": "1042",
+        "at": "1764072000000000100",
+        "rows": [
+            row(1012, "Cash at payment channels", "asset", ["0.00", "1000.00", "-1000.00"]),
+            row(1122, "Loan principal receivable", "asset", ["1000.00", "0.00", "1000.00"]),
+        ],
+        "total_debits": "1000.00",
+        "total_credits": "1000.00",
     })
 }

@@ -24,7 +24,7 @@ use super::metrics;
 use super::ratelimit::RateLimitedLog;
 use crate::service::{LedgerService, ServiceError};
 use ledger_protocol::{
-    FrameKind, HEADER_SIZE, Header, HeaderError, Operation, Reply, Request, Status, decode_request,
+    BODY_MAX, FrameKind, HEADER_SIZE, Header, HeaderError, Operation, Reply, Request, Status, decode_request,
     encode_error_reply, encode_reply,
 };
 use std::future::Future;
@@ -95,6 +95,9 @@ impl BinaryServer {
             }
         }
         drop(listener);
+        // Draining starts: change-feed waits (here and on HTTP, which drains on the same signal)
+        // answer now instead of holding the shutdown for up to their `wait_ms`.
+        self.service.close_feeds();
         while connections.join_next().await.is_some() {}
     }
 
@@ -337,6 +340,14 @@ fn dispatch(service: &LedgerService, request: Request) -> Pending {
         Request::QueryTransfers(filter) => {
             let answer = service.query_transfers(filter);
             Box::pin(async move { answer.await.map(|page| Reply::Transfers(page.items)) })
+        }
+        Request::ReadJournal(read) => {
+            // The page's reads are queued when this first runs, after the requests this
+            // connection sent before it: a follower sees its own earlier posts.
+            let service = service.clone();
+            Box::pin(async move {
+                crate::http::feed::read_journal(&service, read, BODY_MAX).await.map(Reply::Journal)
+            })
         }
     }
 }

@@ -91,6 +91,14 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
     for skipped in &startup.skipped_snapshots {
         tracing::warn!(reason = %skipped, "skipped a snapshot that failed to load");
     }
+    if let Some(op) = startup.journal.records_lost_through_op {
+        tracing::warn!(
+            through_op = op,
+            moved_to = startup.journal.moved_aside.as_ref().map(|p| p.display().to_string()),
+            "journal.log was missing or did not reach the snapshot: it starts again after the \
+             snapshot; entries up to that op show without their event records"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("ledger-net")

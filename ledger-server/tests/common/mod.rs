@@ -218,3 +218,125 @@ pub fn open_files_limit() -> u64 {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or(1024)
 }
+
+/// `http_get` that reports failure instead of panicking (for servers that may be killed): the
+/// status and body, or `None` if the server could not be reached or the answer was cut off.
+pub fn try_http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    // A body shorter than announced was cut off by the server's death.
+    let announced = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+    });
+    if announced.is_some_and(|len| len != body.len()) {
+        return None;
+    }
+    Some((status, body.to_owned()))
+}
+
+/// A Server-Sent Events stream over a plain socket (`GET` with optional `Last-Event-ID`):
+/// yields `(id, data)` per event, skipping comments; decodes a chunked body.
+pub struct SseStream {
+    reader: BufReader<std::net::TcpStream>,
+    /// A handle to shut the socket down from another thread, ending a blocked read.
+    pub socket: std::net::TcpStream,
+    chunked: bool,
+    /// Bytes left in the current chunk.
+    chunk_left: usize,
+    pending: Vec<u8>,
+}
+
+impl SseStream {
+    /// Connects and sends the request; `None` if the server is unreachable or does not answer
+    /// 200.
+    pub fn open(addr: SocketAddr, path: &str, last_event_id: Option<u64>) -> Option<Self> {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(addr).ok()?;
+        let id = last_event_id.map(|id| format!("Last-Event-ID: {id}\r\n")).unwrap_or_default();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{id}Accept: text/event-stream\r\n\r\n")
+            .ok()?;
+        let socket = stream.try_clone().ok()?;
+        let mut reader = BufReader::new(stream);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).ok()?;
+        if status_line.split_whitespace().nth(1) != Some("200") {
+            return None;
+        }
+        let mut chunked = false;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        Some(Self { reader, socket, chunked, chunk_left: 0, pending: Vec::new() })
+    }
+
+    /// Reads more of the body; `None` at the end of the stream or on an error.
+    fn read_more(&mut self) -> Option<()> {
+        let mut buffer = [0_u8; 8192];
+        let want = if self.chunked {
+            if self.chunk_left == 0 {
+                let mut size = String::new();
+                // The CRLF that ends the previous chunk, then the size line.
+                while size.trim().is_empty() {
+                    size.clear();
+                    if self.reader.read_line(&mut size).ok()? == 0 {
+                        return None;
+                    }
+                }
+                self.chunk_left = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+                if self.chunk_left == 0 {
+                    return None;
+                }
+            }
+            self.chunk_left.min(buffer.len())
+        } else {
+            buffer.len()
+        };
+        let read = self.reader.read(&mut buffer[..want]).ok()?;
+        if read == 0 {
+            return None;
+        }
+        self.chunk_left = self.chunk_left.saturating_sub(read);
+        self.pending.extend_from_slice(&buffer[..read]);
+        Some(())
+    }
+
+    /// The next event: its `id` and `data` fields; `None` when the stream ended.
+    pub fn next_event(&mut self) -> Option<(String, String)> {
+        loop {
+            while let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+                let bytes: Vec<u8> = self.pending.drain(..end + 2).collect();
+                let block = String::from_utf8(bytes).ok()?;
+                let mut id = None;
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("id:") {
+                        id = Some(value.trim_start().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+                    }
+                }
+                if let Some(id) = id {
+                    return Some((id, data.join("\n")));
+                }
+            }
+            self.read_more()?;
+        }
+    }
+}

@@ -46,6 +46,15 @@ async fn a_posted_event_shows_its_entry_with_account_names_and_decimal_amounts()
     assert_eq!(view["business_date"], "2024-01-01");
     assert!(view["reversal"].is_null());
     assert!(view["current_to"]["op"].as_str().is_some_and(|op| op.parse::<u64>().is_ok_and(|n| n > 0)));
+    // What the ledger recorded of the event, beside its transfers.
+    assert_eq!(
+        view["subjects"],
+        json!({ "channel": "CH1", "customer": "C1", "funder": "F1", "loan_note": "L1" })
+    );
+    assert_eq!(view["components"], json!({ "principal": "1000.00" }));
+    assert_eq!((view["chart_version"].as_u64(), &view["metadata"]), (Some(1), &json!({})));
+    let op: u64 = view["op"].as_str().and_then(|op| op.parse().ok()).expect("the entry's op");
+    assert!(view["current_to"]["op"].as_str().and_then(|c| c.parse::<u64>().ok()).is_some_and(|c| c >= op));
 
     // principal receivable ← cash at the channel; reserved → lent-out funds; the credit line.
     let postings = entries(&view);
@@ -93,6 +102,9 @@ async fn a_reversed_event_shows_the_mirror_entry() {
     assert_eq!(view["business_date"], "2024-01-01", "the original's date");
     let reversal = &view["reversal"];
     assert_eq!(reversal["business_date"], "2024-01-05", "the reversal's date");
+    assert_eq!(reversal["event_id"], "REV-1", "the reversal event, from its record");
+    let op = |v: &Value| v["op"].as_str().and_then(|op| op.parse::<u64>().ok()).expect("an op");
+    assert!(op(reversal) > op(&view), "the reversal came later");
     let original = entries(&view);
     let mirror = entries(reversal);
     assert_eq!(original.len(), 3);

@@ -23,6 +23,8 @@ async fn with_a_token_only_healthz_is_open() {
     post_ok(&fixture, disbursement_story()).await;
     let router = fixture.router_with(Some(TOKEN), None);
     let bearer = format!("Bearer {TOKEN}");
+    // The journal stream ends once the feeds are closed, so its whole answer can be read.
+    fixture.service().close_feeds();
 
     for endpoint in Endpoint::ALL {
         let uri = uri_of(endpoint);
@@ -59,6 +61,8 @@ async fn without_a_token_nothing_is_checked() {
     let fixture = Fixture::open();
     fixture.create_accounts(vec![account(1, AccountFlags::HISTORY)]).await;
     let router = fixture.router();
+    // The journal stream ends once the feeds are closed, so its whole answer can be read.
+    fixture.service().close_feeds();
     for endpoint in Endpoint::ALL {
         let uri = uri_of(endpoint);
         let answer = send(&router, "GET", &uri, Some("Bearer anything")).await;

@@ -105,6 +105,42 @@ async fn the_journal_lists_events_reversals_and_raw_transfers_in_commit_order() 
     assert_eq!(found[3]["first_timestamp"], disbursement[0]["timestamp"]);
     assert_eq!(found[3]["last_timestamp"], disbursement[2]["timestamp"]);
 
+    // What the ledger recorded of each event (journal.log): its id, subjects and components as
+    // posted, the chart version; a reversal names what it reverses. Every entry has its op, and
+    // ops never go backwards.
+    assert_eq!(found[3]["event_id"], "DISB-1");
+    assert_eq!(
+        found[3]["subjects"],
+        json!({ "channel": "CH1", "customer": "C1", "funder": "F1", "loan_note": "L1" })
+    );
+    assert_eq!(found[3]["components"], json!({ "principal": "1000.00" }));
+    assert_eq!(found[3]["chart_version"], 1);
+    assert_eq!(found[3]["metadata"], json!({}));
+    assert_eq!(
+        (found[5]["event_id"].as_str(), found[5]["components"]["principal"].as_str()),
+        (Some("REPAY-1"), Some("16.43"))
+    );
+    assert_eq!(
+        (found[6]["event_id"].as_str(), found[6]["reverses"].as_str()),
+        (Some("REV-1"), Some("REPAY-1"))
+    );
+    assert!(found[6].get("subjects").is_none(), "a reversal has no subjects of its own: {}", found[6]);
+    let ops: Vec<u64> =
+        found.iter().map(|e| e["op"].as_str().and_then(|op| op.parse().ok()).expect("an op")).collect();
+    assert!(ops.windows(2).all(|w| w[0] <= w[1]), "{ops:?}");
+    assert!(ops.windows(2).any(|w| w[0] < w[1]), "{ops:?}");
+
+    // `from_op` starts at an op's first entry: the raw transfer's op starts with it.
+    let from_raw = get_ok(&router, &format!("/v1/journal?from_op={}", ops[4])).await;
+    fits_the_schema(&from_raw);
+    assert_eq!(entries(&from_raw)[0], found[4]);
+    assert_eq!(entries(&from_raw).len(), 3);
+    // From op 1 (accounts only): everything; beyond the last op: nothing, and the cursor is
+    // the newest transfer, so a poller resumes there.
+    assert_eq!(entries(&get_ok(&router, "/v1/journal?from_op=1").await), found);
+    let beyond_ops = get_ok(&router, &format!("/v1/journal?from_op={}", ops[6] + 1)).await;
+    assert_eq!((entries(&beyond_ops).len(), next_after(&beyond_ops)), (0, next_after(&page)));
+
     // A raw transfer: its own entry, no event type or date; its accounts' code is not in the
     // chart (no name); the amount is at ledger 156's scale.
     let raw = &found[4];
@@ -198,7 +234,9 @@ async fn bad_journal_parameters_are_refused() {
         ("/v1/journal?limit=8190", "invalid_limit"),
         ("/v1/journal?after=-1", "invalid_query"),
         ("/v1/journal?after=x", "invalid_query"),
-        ("/v1/journal?from_op=3", "invalid_query"),
+        ("/v1/journal?op=3", "invalid_query"),
+        ("/v1/journal?from_op=3&after=1", "invalid_query"),
+        ("/v1/journal?from_op=x", "invalid_query"),
     ] {
         let answer = get(&router, uri).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");

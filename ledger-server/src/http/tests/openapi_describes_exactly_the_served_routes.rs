@@ -30,6 +30,8 @@ async fn every_served_route_is_documented_and_every_documented_path_is_served() 
     // A recorder that is not installed globally: enough for `/metrics` to answer.
     let handle = PrometheusBuilder::new().build_recorder().handle();
     let router = fixture.router_with(None, Some(handle));
+    // The journal stream ends once the feeds are closed, so its whole answer can be read.
+    fixture.service().close_feeds();
 
     let served: BTreeSet<String> = Endpoint::ALL.iter().map(|e| e.path().to_owned()).collect();
     assert_eq!(served.len(), Endpoint::ALL.len(), "no route is listed twice");
