@@ -95,8 +95,8 @@ impl BinaryServer {
             }
         }
         drop(listener);
-        // Draining starts: change-feed waits (here and on HTTP, which drains on the same signal)
-        // answer now instead of holding the shutdown for up to their `wait_ms`.
+        // Draining starts (`serve::run` has closed the change feeds, so waiting reads answer
+        // now); closing them here too covers a binary server stopped on its own.
         self.service.close_feeds();
         while connections.join_next().await.is_some() {}
     }

@@ -131,7 +131,7 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
         };
         let binary_task = tokio::spawn(server.run(binary, stopping.clone()));
         let router = crate::http::router(crate::http::HttpState {
-            service,
+            service: service.clone(),
             token: token.as_ref().map(|t| Arc::from(String::from_utf8_lossy(t).as_ref())),
             metrics: prometheus,
         });
@@ -146,6 +146,9 @@ fn serve(settings: &Settings) -> Result<(), ServeFailure> {
         let signal = wait_for_signal().await;
         tracing::info!(signal, "shutting down: draining requests in flight");
         let _ = stop.send(true);
+        // Change-feed waits (long-polls, streams, read_journal) answer now instead of holding
+        // the drain for up to their wait.
+        service.close_feeds();
         let drained = async {
             let _ = binary_task.await;
             let _ = http_task.await;
