@@ -57,6 +57,36 @@ struct Current<F> {
     capacity: u64,
 }
 
+/// Bytes `make_tail_durable` moves at a time.
+const TAIL_REWRITE_CHUNK: u64 = 1024 * 1024;
+
+/// Rewrites the part of the last segment that the previous process can have left only in the
+/// page cache, exactly as recovery read it (records up to `tail`, zeros after), then syncs it.
+///
+/// Only one group is ever unsynced, at most `GROUP_BYTES_MAX` long, written at the tail of its
+/// time; recovery's tail lies inside that group or at its end. So everything the disk may lack
+/// or hold differently lies within `GROUP_BYTES_MAX` of `tail` on either side. Rewriting (not
+/// just syncing) matters after a failed `fsync`: the kernel may have marked the lost pages
+/// clean, and only a new write makes them dirty again (fsyncgate). A sync that fails here fails
+/// start-up; the next start-up rewrites again.
+fn make_tail_durable<F: StorageFile>(file: &mut F, tail: u64, capacity: u64) -> std::io::Result<()> {
+    let start = tail.saturating_sub(GROUP_BYTES_MAX);
+    let end = tail.saturating_add(GROUP_BYTES_MAX).min(capacity);
+    let mut chunk =
+        vec![0_u8; usize::try_from(TAIL_REWRITE_CHUNK.min(end.saturating_sub(start))).unwrap_or(0)];
+    let mut offset = start;
+    while offset < end {
+        let len = usize::try_from((end - offset).min(TAIL_REWRITE_CHUNK)).unwrap_or(0);
+        let bytes = &mut chunk[..len];
+        let records = usize::try_from(tail.saturating_sub(offset)).unwrap_or(usize::MAX).min(len);
+        file.read_at(offset, &mut bytes[..records])?;
+        bytes[records..].fill(0);
+        file.write_at(offset, bytes)?;
+        offset += len as u64;
+    }
+    file.sync()
+}
+
 /// Writes the WAL. Owned by the one thread that does group commit.
 #[derive(Debug)]
 pub struct WalWriter<S: Storage> {
@@ -91,6 +121,12 @@ impl<S: Storage> WalWriter<S> {
 
     /// A writer that continues where `recover` left the log (after any torn tail was cut off).
     /// Nothing may have written to the storage in between.
+    ///
+    /// Before anything is appended, what recovery read is made durable (`make_tail_durable`):
+    /// recovery reads through the page cache, which after a `kill -9` or a failed `fsync` of the
+    /// previous process can hold a group, a torn-tail cut or a segment's name that never reached
+    /// the disk. Appending after them and acknowledging would make new groups depend on data a
+    /// power loss could still take away.
     pub fn resume(storage: S, config: WalConfig, end: RecoveryEnd) -> Result<Self, WalError> {
         config.validate()?;
         let current = match end.segments.last() {
@@ -103,6 +139,9 @@ impl<S: Storage> WalWriter<S> {
                 // A crash while a torn tail was cut can leave the file shorter; records beyond
                 // the tail are gone either way, and a group that does not fit rolls.
                 let tail = end.tail_offset.min(capacity);
+                make_tail_durable(&mut file, tail, capacity)
+                    .map_err(io("make the recovered WAL tail durable"))?;
+                storage.sync_dir().map_err(io("sync the WAL directory at start-up"))?;
                 Some(Current { file, name, tail, capacity })
             }
         };
