@@ -6,6 +6,11 @@
 
 use super::distribution::{AccountDistribution, AccountSampler, SamplerError};
 use super::ids::IdOrder;
+use super::reads::{
+    READ_CONNECTIONS_DEFAULT, READ_CONNECTIONS_MAX, READ_LIMIT_DEFAULT, READ_RATE_DEFAULT, ReadKind,
+    ReadParameters,
+};
+use super::sweep::PlotsArgs;
 use ledger_core::BATCH_EVENTS_MAX;
 use std::path::PathBuf;
 
@@ -61,6 +66,12 @@ pub enum Scenario {
     /// Linked chains of 4 transfers.
     #[value(name = "linked-4")]
     Linked4,
+    /// Account lookups over HTTP (`GET /v1/accounts/{id}`, 1,000/s) while writing; the writes
+    /// run once without and once with the reads.
+    MixedReadWrite,
+    /// The newest 100 transfers of an account over the binary protocol (`get_account_transfers`,
+    /// 1,000/s) while writing; the writes run once without and once with the reads.
+    HistoryDuringWrites,
 }
 
 impl Scenario {
@@ -77,6 +88,8 @@ impl Scenario {
             Self::Hot => Overrides { account_count_hot: Some(10), transfer_hot_percent: Some(90), ..none },
             Self::TwoPhase => Overrides { transfer_pending: true, ..none },
             Self::Linked4 => Overrides { transfer_chain_length: Some(4), ..none },
+            Self::MixedReadWrite => Overrides { reads: Some(ReadKind::AccountHttp), ..none },
+            Self::HistoryDuringWrites => Overrides { reads: Some(ReadKind::TransfersBinary), ..none },
         }
     }
 
@@ -91,6 +104,8 @@ impl Scenario {
             Self::Hot => "hot",
             Self::TwoPhase => "two-phase",
             Self::Linked4 => "linked-4",
+            Self::MixedReadWrite => "mixed-read-write",
+            Self::HistoryDuringWrites => "history-during-writes",
         }
     }
 }
@@ -141,6 +156,19 @@ pub struct Overrides {
     /// (as fast as replies come) without it.
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Reads from their own connections while the load runs (the write load then runs twice,
+    /// without and with them, on a fresh server each with --server-bin).
+    #[arg(long, value_enum)]
+    pub reads: Option<ReadKind>,
+    /// Target reads per second of --reads (open loop). [default: 1000]
+    #[arg(long)]
+    pub read_rate: Option<u64>,
+    /// Connections of --reads, each with one read in flight. [default: 4]
+    #[arg(long)]
+    pub read_connections: Option<usize>,
+    /// Transfers per page of the history --reads. [default: 100]
+    #[arg(long)]
+    pub read_limit: Option<u32>,
 }
 
 impl Overrides {
@@ -162,6 +190,10 @@ impl Overrides {
             query_count: self.query_count.or(lower.query_count),
             seed: self.seed.or(lower.seed),
             rate: self.rate.or(lower.rate),
+            reads: self.reads.or(lower.reads),
+            read_rate: self.read_rate.or(lower.read_rate),
+            read_connections: self.read_connections.or(lower.read_connections),
+            read_limit: self.read_limit.or(lower.read_limit),
         }
     }
 }
@@ -171,9 +203,13 @@ impl Overrides {
 #[command(
     name = "ledger-bench",
     about = "Load generator for `ledger serve`, with `tigerbeetle benchmark`'s flags",
-    long_about = None
+    long_about = None,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
+    /// `plots`: run the sweeps and write their SVG plots instead of one run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// A named workload presetting some parameters; explicit flags still win.
     #[arg(long, value_enum)]
     pub scenario: Option<Scenario>,
@@ -201,8 +237,23 @@ pub struct Cli {
     /// account read, and slower; off by default).
     #[arg(long)]
     pub postgres_foreign_keys: bool,
+    /// No progress display (it is a bar on a terminal, a line every 2 s otherwise).
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the sweeps and write their SVG plots.
+    ///
+    /// Sweeps batch size, offered load and account count, each point on a fresh server, and
+    /// writes `throughput-vs-batch-size.svg`, `latency-vs-offered-load.svg`,
+    /// `throughput-vs-account-count.svg` and every run in `sweeps.json` to --out. The flags of a
+    /// single run set the base of every point (the swept parameter wins); here --transfer-count
+    /// defaults to 1000000 per closed-loop point and --query-count to 0.
+    Plots(PlotsArgs),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -219,6 +270,14 @@ pub enum ParametersError {
     PendingAndChains,
     #[error("--rate must be at least 1 transfer/s")]
     Rate,
+    #[error("--read-rate must be at least 1 read/s")]
+    ReadRate,
+    #[error("--read-connections must be between 1 and {READ_CONNECTIONS_MAX}, got {0}")]
+    ReadConnections(usize),
+    #[error("--read-limit must be between 1 and {BATCH_EVENTS_MAX}, got {0}")]
+    ReadLimit(u32),
+    #[error("{0} needs --reads")]
+    ReadsOnly(&'static str),
     #[error(transparent)]
     Accounts(#[from] SamplerError),
 }
@@ -240,6 +299,8 @@ pub struct Parameters {
     pub query_count: u64,
     pub seed: u64,
     pub rate: Option<u64>,
+    /// Reads while writing (`None`: writes only).
+    pub reads: Option<ReadParameters>,
 }
 
 impl Parameters {
@@ -249,6 +310,16 @@ impl Parameters {
     /// A parameter out of its bounds (see `ParametersError`).
     pub fn resolve(scenario: Option<Scenario>, flags: &Overrides) -> Result<Self, ParametersError> {
         let layered = flags.over(&scenario.map(Scenario::preset).unwrap_or_default());
+        if layered.reads.is_none() {
+            let stray = [
+                (layered.read_rate.is_some(), "--read-rate"),
+                (layered.read_connections.is_some(), "--read-connections"),
+                (layered.read_limit.is_some(), "--read-limit"),
+            ];
+            if let Some((_, flag)) = stray.iter().find(|(given, _)| *given) {
+                return Err(ParametersError::ReadsOnly(flag));
+            }
+        }
         let parameters = Self {
             account_count: layered.account_count.unwrap_or(ACCOUNT_COUNT_DEFAULT),
             account_count_hot: layered.account_count_hot.unwrap_or(0),
@@ -264,6 +335,12 @@ impl Parameters {
             query_count: layered.query_count.unwrap_or(QUERY_COUNT_DEFAULT),
             seed: layered.seed.unwrap_or(SEED_DEFAULT),
             rate: layered.rate,
+            reads: layered.reads.map(|kind| ReadParameters {
+                kind,
+                rate: layered.read_rate.unwrap_or(READ_RATE_DEFAULT),
+                connections: layered.read_connections.unwrap_or(READ_CONNECTIONS_DEFAULT),
+                limit: layered.read_limit.unwrap_or(READ_LIMIT_DEFAULT),
+            }),
         };
         parameters.validate()?;
         Ok(parameters)
@@ -287,6 +364,17 @@ impl Parameters {
         }
         if self.rate == Some(0) {
             return Err(ParametersError::Rate);
+        }
+        if let Some(reads) = &self.reads {
+            if reads.rate == 0 {
+                return Err(ParametersError::ReadRate);
+            }
+            if !(1..=READ_CONNECTIONS_MAX).contains(&reads.connections) {
+                return Err(ParametersError::ReadConnections(reads.connections));
+            }
+            if !(1..=BATCH_EVENTS_MAX).contains(&usize::try_from(reads.limit).unwrap_or(usize::MAX)) {
+                return Err(ParametersError::ReadLimit(reads.limit));
+            }
         }
         self.sampler()?;
         Ok(())
@@ -339,6 +427,15 @@ impl Parameters {
         if let Some(rate) = self.rate {
             flags.push_str(&format!(" --rate {rate}"));
         }
+        if let Some(reads) = &self.reads {
+            flags.push_str(&format!(
+                " --reads {} --read-rate {} --read-connections {} --read-limit {}",
+                value_name(reads.kind),
+                reads.rate,
+                reads.connections,
+                reads.limit
+            ));
+        }
         flags
     }
 }
@@ -382,14 +479,36 @@ mod tests {
         assert!(parse(&["--scenario", "two-phase"]).transfer_pending);
         assert_eq!(parse(&["--scenario", "linked-4"]).transfer_chain_length, 4);
         assert_eq!(parse(&["--scenario", "random-ids"]).id_order, IdOrder::Random);
+        let mixed = parse(&["--scenario", "mixed-read-write"]).reads.expect("reads");
+        assert_eq!(
+            mixed,
+            ReadParameters {
+                kind: ReadKind::AccountHttp,
+                rate: READ_RATE_DEFAULT,
+                connections: READ_CONNECTIONS_DEFAULT,
+                limit: READ_LIMIT_DEFAULT
+            }
+        );
+        let history = parse(&["--scenario", "history-during-writes", "--read-rate", "250"]);
+        assert_eq!(history.reads.map(|r| (r.kind, r.rate)), Some((ReadKind::TransfersBinary, 250)));
+        assert_eq!(parse(&[]).reads, None);
     }
 
     #[test]
     fn printed_flags_reproduce_the_parameters() {
+        let reproduced = |p: &Parameters| {
+            let flags: Vec<String> = p.flags().split_whitespace().map(str::to_owned).collect();
+            parse(&flags.iter().map(String::as_str).collect::<Vec<_>>())
+        };
         let p = parse(&["--scenario", "two-phase", "--id-order", "random", "--rate", "5000"]);
-        let flags: Vec<String> = p.flags().split_whitespace().map(str::to_owned).collect();
-        let again = parse(&flags.iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(again, p);
+        assert_eq!(reproduced(&p), p);
+        let p = parse(&["--reads", "transfers-http", "--read-rate", "300", "--read-connections", "2"]);
+        assert_eq!(reproduced(&p), p);
+        assert!(
+            p.flags().contains("--reads transfers-http --read-rate 300 --read-connections 2"),
+            "{}",
+            p.flags()
+        );
     }
 
     #[test]
@@ -406,5 +525,15 @@ mod tests {
             ParametersError::PendingAndChains
         );
         assert!(matches!(refuse(&["--account-count-hot", "1"]), ParametersError::Accounts(_)));
+        assert_eq!(refuse(&["--read-rate", "10"]), ParametersError::ReadsOnly("--read-rate"));
+        assert_eq!(refuse(&["--reads", "account-http", "--read-rate", "0"]), ParametersError::ReadRate);
+        assert_eq!(
+            refuse(&["--scenario", "mixed-read-write", "--read-connections", "257"]),
+            ParametersError::ReadConnections(257)
+        );
+        assert_eq!(
+            refuse(&["--reads", "transfers-binary", "--read-limit", "8190"]),
+            ParametersError::ReadLimit(8_190)
+        );
     }
 }

@@ -4,6 +4,7 @@
 use super::apply::{LockedAccount, LockedAccounts, apply, precheck};
 use super::sql::{self, TransferColumns, accounts_in_lock_order};
 use crate::bench::parameters::Parameters;
+use crate::bench::progress::{Progress, ProgressMode};
 use crate::{XorShift, account_batches};
 use hdrhistogram::Histogram;
 use ledger_core::{AccountFlags, CreateTransferResult, Transfer};
@@ -20,7 +21,6 @@ pub const CONNECTIONS_MAX: usize = 90;
 pub const BATCH_RETRIES_MAX: u32 = 8;
 /// Latency histogram bounds in microseconds, as the ledger run's: 1 µs to 10 minutes.
 const LATENCY_MICROS_MAX: u64 = 600_000_000;
-const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
@@ -30,7 +30,7 @@ pub enum BaselineError {
     Sql { step: &'static str, source: tokio_postgres::Error },
     #[error("PostgreSQL returned {value:?} for {column}, not a valid value")]
     Decode { column: &'static str, value: String },
-    #[error("the PostgreSQL baseline implements single-phase transfers and linked chains only, not {0}")]
+    #[error("the PostgreSQL baseline implements single-phase transfers and linked chains, not {0}")]
     Unsupported(&'static str),
     #[error("{workers} workers need as many connections, more than the {CONNECTIONS_MAX} allowed")]
     Connections { workers: usize },
@@ -71,10 +71,13 @@ pub async fn connect(url: &str) -> Result<Client, BaselineError> {
 /// Refuses what the baseline does not implement, before anything is created.
 ///
 /// # Errors
-/// Two-phase transfers, or more workers than connections.
+/// Two-phase transfers, reads while writing, or more workers than connections.
 pub fn check_supported(parameters: &Parameters) -> Result<(), BaselineError> {
     if parameters.transfer_pending {
         return Err(BaselineError::Unsupported("two-phase transfers (--transfer-pending)"));
+    }
+    if parameters.reads.is_some() {
+        return Err(BaselineError::Unsupported("reads while writing (--reads)"));
     }
     let workers = parameters.clients * parameters.in_flight;
     if workers > CONNECTIONS_MAX {
@@ -162,6 +165,7 @@ pub async fn run_load(
     url: &str,
     parameters: &Parameters,
     shares: Vec<Share>,
+    progress: ProgressMode,
 ) -> Result<PostgresLoad, BaselineError> {
     check_supported(parameters)?;
     let mut connections = Vec::with_capacity(shares.len());
@@ -173,23 +177,16 @@ pub async fn run_load(
     let interval = parameters
         .rate
         .map(|rate| Duration::from_secs_f64(parameters.transfer_batch_count as f64 / rate as f64));
-    let total = parameters.transfer_count;
     let done = Arc::new(AtomicU64::new(0));
+    let display = Progress::start(
+        progress,
+        "postgres",
+        "transfers",
+        parameters.transfer_count,
+        Arc::clone(&done),
+        None,
+    );
     let started = Instant::now();
-    let progress = {
-        let done = Arc::clone(&done);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(PROGRESS_INTERVAL).await;
-                let sent = done.load(Ordering::Relaxed);
-                eprintln!(
-                    "  postgres: {sent} / {total} transfers ({:.0}%), {:.0}/s so far",
-                    sent as f64 * 100.0 / total.max(1) as f64,
-                    sent as f64 / started.elapsed().as_secs_f64()
-                );
-            }
-        })
-    };
     let mut tasks = tokio::task::JoinSet::new();
     for ((mut client, statements), share) in connections.into_iter().zip(shares) {
         let done = Arc::clone(&done);
@@ -233,7 +230,7 @@ pub async fn run_load(
         load.latency.add(&latency).map_err(|e| BaselineError::Histogram(e.to_string()))?;
     }
     load.seconds = started.elapsed().as_secs_f64();
-    progress.abort();
+    display.finish();
     Ok(load)
 }
 
