@@ -129,7 +129,7 @@ fn request_planner(chart: &Chart, lines: &[String]) -> (Vec<Account>, Vec<Vec<Tr
     let mut accounts = Vec::new();
     let mut opened = HashSet::new();
     let mut chains = Vec::new();
-    let mut planner = posting::RequestPlanner::new(chart);
+    let mut planner = posting::RequestPlanner::with_capacity(chart, lines.len());
     for text in lines {
         let posting::PlannedEvent::Entry { accounts_new, chain } = planner.plan_line(text).expect("plans")
         else {

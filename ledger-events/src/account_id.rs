@@ -85,6 +85,17 @@ impl HashFeed {
         }
     }
 
+    /// `update` for a fixed-size field (an integer's bytes): a single store into the buffer.
+    pub(crate) fn update_fixed<const N: usize>(&mut self, bytes: [u8; N]) {
+        match self.buffer.get_mut(self.len..self.len + N) {
+            Some(free) => {
+                free.copy_from_slice(&bytes);
+                self.len += N;
+            }
+            None => self.update(&bytes),
+        }
+    }
+
     /// The first 16 bytes of the hash as a u128 (LE).
     pub(crate) fn finish_u128(self) -> u128 {
         let hash = match self.hasher {
@@ -132,14 +143,14 @@ pub struct Subject<'a> {
 #[must_use]
 pub fn account_id(ledger: u32, code: u16, subject: Option<Subject<'_>>) -> u128 {
     let mut hasher = ACCOUNT_KEY.hasher();
-    hasher.update(&ledger.to_le_bytes());
-    hasher.update(&code.to_le_bytes());
+    hasher.update_fixed(ledger.to_le_bytes());
+    hasher.update_fixed(code.to_le_bytes());
     match subject {
         None => {
-            hasher.update(&[SUBJECT_TAG_NONE]);
+            hasher.update_fixed([SUBJECT_TAG_NONE]);
         }
         Some(subject) => {
-            hasher.update(&[SUBJECT_TAG_SOME]);
+            hasher.update_fixed([SUBJECT_TAG_SOME]);
             update_with_length(&mut hasher, subject.key);
             update_with_length(&mut hasher, subject.value);
         }
@@ -168,7 +179,7 @@ pub(crate) fn update_with_length(hasher: &mut HashFeed, text: &str) {
     // Subject keys and values are bounded far below 4 GiB when they are accepted; a longer one
     // would still hash deterministically, with a saturated length.
     let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    hasher.update(&length.to_le_bytes());
+    hasher.update_fixed(length.to_le_bytes());
     hasher.update(text.as_bytes());
 }
 

@@ -352,6 +352,8 @@ impl Scalar<'_> {
 #[derive(Debug, PartialEq)]
 enum RawMap<'a> {
     Entries(RawEntries<'a>),
+    /// Entries that are all strings (what `scan` reads).
+    Texts(TextPairs<'a>),
     TooMany,
     NotObject,
 }
@@ -713,11 +715,11 @@ fn scan(line: &str) -> Option<RawEvent<'_>> {
                 Field::Ledger => raw.ledger = Some(Scalar::Unsigned(scanner.unsigned()?)),
                 Field::Subjects => {
                     raw.subjects_at = Some(at);
-                    raw.subjects = Some(RawMap::Entries(scanner.text_map()?));
+                    raw.subjects = Some(RawMap::Texts(scanner.text_map()?));
                 }
                 Field::Components => {
                     raw.components_at = Some(at);
-                    raw.components = Some(RawMap::Entries(scanner.text_map()?));
+                    raw.components = Some(RawMap::Texts(scanner.text_map()?));
                 }
                 Field::BusinessDate => raw.business_date = Some(scanner.text_value()?),
                 Field::Metadata => {
@@ -763,6 +765,34 @@ struct Scanner<'a> {
     at: usize,
 }
 
+/// The length of the run of bytes before the first quote, backslash or control character
+/// (`None` if there is none): eight bytes at a time, with the classic tests for a zero byte
+/// (`x - 0x01.. & !x & 0x80..`, here of `byte ^ '"'` and `byte ^ '\\'`) and for a byte below
+/// 0x20. A test can also flag bytes after the first match (a borrow runs upwards), never
+/// before it, so the lowest flagged byte is the first match.
+fn plain_text_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0_u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let flagged = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGHS;
+        if flagged != 0 {
+            return Some(at + usize::try_from(flagged.trailing_zeros() / 8).ok()?);
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..)?;
+    rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| at + i)
+}
+
 impl<'a> Scanner<'a> {
     fn skip_whitespace(&mut self) {
         while matches!(self.bytes.get(self.at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
@@ -790,18 +820,13 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        loop {
-            match *self.bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' => return None,
-                byte if byte < 0x20 => return None,
-                _ => self.at += 1,
-            }
+        let end = start + plain_text_len(self.bytes.get(start..)?)?;
+        if *self.bytes.get(end)? != b'"' {
+            return None;
         }
+        self.at = end + 1;
         // Both ends are ASCII quotes, so the slice is on character boundaries.
-        let text = self.text.get(start..self.at)?;
-        self.at += 1;
-        Some(text)
+        self.text.get(start..end)
     }
 
     fn text_value(&mut self) -> Option<Scalar<'a>> {
@@ -825,9 +850,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object of strings, each key once.
-    fn text_map(&mut self) -> Option<RawEntries<'a>> {
+    fn text_map(&mut self) -> Option<TextPairs<'a>> {
         self.expect(b'{')?;
-        let mut entries: RawEntries<'a> = Vec::new();
+        let mut entries: TextPairs<'a> = Vec::new();
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(entries);
@@ -835,11 +860,11 @@ impl<'a> Scanner<'a> {
         loop {
             let key = self.string()?;
             self.expect(b':')?;
-            let value = self.text_value()?;
+            let value = self.string()?;
             if entries.len() == EVENT_MAP_ENTRIES_MAX || entries.iter().any(|(k, _)| k == key) {
                 return None;
             }
-            entries.push((Cow::Borrowed(key), value));
+            entries.push((Cow::Borrowed(key), Cow::Borrowed(value)));
             match self.next_byte()? {
                 b',' => {}
                 b'}' => return Some(entries),
@@ -951,14 +976,12 @@ fn business_date(field_value: Option<Scalar<'_>>) -> Result<BusinessDate, EventE
     BusinessDate::parse(&text).ok_or_else(|| EventError::InvalidBusinessDate { value: text.into_owned() })
 }
 
-/// The entries of an optional object field of at most `EVENT_MAP_ENTRIES_MAX` keys.
+/// An optional object field of at most `EVENT_MAP_ENTRIES_MAX` keys, as read.
 fn map_entries<'a>(
     field_value: Option<RawMap<'a>>,
     field: &'static str,
-) -> Result<Option<RawEntries<'a>>, EventError> {
+) -> Result<Option<RawMap<'a>>, EventError> {
     match field_value {
-        None => Ok(None),
-        Some(RawMap::Entries(entries)) => Ok(Some(entries)),
         Some(RawMap::TooMany) => Err(EventError::InvalidField {
             field: field.to_owned(),
             expected: "an object of at most 32 entries",
@@ -966,46 +989,71 @@ fn map_entries<'a>(
         Some(RawMap::NotObject) => {
             Err(EventError::InvalidField { field: field.to_owned(), expected: "an object" })
         }
+        entries => Ok(entries),
     }
 }
 
 type TextPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-fn subjects(field_value: Option<RawMap<'_>>) -> Result<TextPairs<'_>, EventError> {
-    let entries = map_entries(field_value, "subjects")?.unwrap_or_default();
-    let mut subjects = Vec::with_capacity(entries.len());
-    for (key, value) in entries {
-        let Scalar::Text(value) = value else {
-            return Err(EventError::InvalidField { field: format!("subjects.{key}"), expected: "a string" });
-        };
-        if !valid_text(&value, SUBJECT_VALUE_BYTES_MAX) {
-            return Err(EventError::InvalidSubjectValue { key: key.into_owned() });
+/// Checks the entries of an object field in the order they were read: each must be a string
+/// (else `not_text`), which `check` then looks at. Sorted by key (keys are unique: a repeated
+/// key kept its last value, so the order is total).
+fn checked_texts<'a>(
+    entries: Option<RawMap<'a>>,
+    not_text: impl Fn(Cow<'a, str>, Scalar<'a>) -> EventError,
+    check: impl Fn(&Cow<'a, str>, &Cow<'a, str>) -> Result<(), EventError>,
+) -> Result<TextPairs<'a>, EventError> {
+    let mut texts = match entries {
+        None | Some(RawMap::TooMany | RawMap::NotObject) => Vec::new(),
+        Some(RawMap::Texts(texts)) => {
+            for (key, text) in &texts {
+                check(key, text)?;
+            }
+            texts
         }
-        subjects.push((key, value));
-    }
-    // Keys are unique (a repeated key kept its last value), so the order is total.
-    subjects.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    Ok(subjects)
+        Some(RawMap::Entries(entries)) => {
+            let mut texts = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                let Scalar::Text(text) = value else { return Err(not_text(key, value)) };
+                check(&key, &text)?;
+                texts.push((key, text));
+            }
+            texts
+        }
+    };
+    texts.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(texts)
+}
+
+fn subjects(field_value: Option<RawMap<'_>>) -> Result<TextPairs<'_>, EventError> {
+    checked_texts(
+        map_entries(field_value, "subjects")?,
+        |key, _| EventError::InvalidField { field: format!("subjects.{key}"), expected: "a string" },
+        |key, value| {
+            if valid_text(value, SUBJECT_VALUE_BYTES_MAX) {
+                Ok(())
+            } else {
+                Err(EventError::InvalidSubjectValue { key: key.as_ref().to_owned() })
+            }
+        },
+    )
 }
 
 fn components(field_value: Option<RawMap<'_>>) -> Result<TextPairs<'_>, EventError> {
     let Some(entries) = map_entries(field_value, "components")? else {
         return Err(EventError::MissingField { field: "components" });
     };
-    let mut components = Vec::with_capacity(entries.len());
-    for (component, value) in entries {
-        let Scalar::Text(text) = value else {
-            // A JSON number may already have passed through a float: refuse it rather than guess.
-            return Err(EventError::InvalidAmount {
-                component: component.into_owned(),
-                value: value.json_text(),
-            });
-        };
-        amount::check_syntax(&text).map_err(|problem| amount_error(problem, &component, &text, 0))?;
-        components.push((component, text));
-    }
-    components.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    Ok(components)
+    checked_texts(
+        Some(entries),
+        // A JSON number may already have passed through a float: refuse it rather than guess.
+        |component, value| EventError::InvalidAmount {
+            component: component.into_owned(),
+            value: value.json_text(),
+        },
+        |component, text| {
+            amount::check_syntax(text).map_err(|problem| amount_error(problem, component, text, 0))
+        },
+    )
 }
 
 fn metadata(field_value: Option<RawMetadata>) -> Result<Cow<'static, BTreeMap<String, Value>>, EventError> {
@@ -1093,6 +1141,19 @@ mod tests {
         assert_eq!(WireEvent::from_json(&line), WireEvent::from_json(E1));
     }
 
+    /// The scanner's all-text maps as the serde path holds them.
+    fn as_entries(raw: RawEvent<'_>) -> RawEvent<'_> {
+        fn entries(map: Option<RawMap<'_>>) -> Option<RawMap<'_>> {
+            match map {
+                Some(RawMap::Texts(texts)) => {
+                    Some(RawMap::Entries(texts.into_iter().map(|(k, v)| (k, Scalar::Text(v))).collect()))
+                }
+                other => other,
+            }
+        }
+        RawEvent { subjects: entries(raw.subjects), components: entries(raw.components), ..raw }
+    }
+
     #[test]
     fn the_scanner_reads_what_serde_reads_or_leaves_the_line_to_it() {
         let reversal = r#"{"type":"event","event_id":"E9","event_type":"reversal","reverses":"E1","ledger":156,"business_date":"2024-01-05","metadata":{}}"#;
@@ -1102,7 +1163,7 @@ mod tests {
             [usual.as_str(), reversal, spaced, "{}", r#"{"ledger":0}"#, r#"{"ledger":18446744073709551615}"#]
         {
             let scanned = scan(line).unwrap_or_else(|| panic!("scanned: {line}"));
-            assert_eq!(Some(scanned), serde_json::from_str::<RawEvent<'_>>(line).ok(), "{line}");
+            assert_eq!(Some(as_entries(scanned)), serde_json::from_str::<RawEvent<'_>>(line).ok(), "{line}");
         }
         // Left to serde: escapes, metadata with content, repeated or unknown keys, numbers that
         // are not plain unsigned integers, other value types, broken or trailing text.
@@ -1125,6 +1186,34 @@ mod tests {
             "[]".to_owned(),
         ] {
             assert_eq!(scan(&line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn plain_text_ends_at_the_first_quote_backslash_or_control_character() {
+        let slow = |bytes: &[u8]| bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let mut cases: Vec<Vec<u8>> = vec![Vec::new(), b"abc".to_vec(), "借据\"".as_bytes().to_vec()];
+        for len in 0..20 {
+            for stop in [b'"', b'\\', 0x00, 0x1f, b' ', 0x7f, 0x80, 0xff] {
+                for at in 0..=len {
+                    let mut bytes = vec![b'a'; len];
+                    bytes.insert(at, stop);
+                    // Bytes that could fool a borrow: 0x21 ('!'), 0x23 ('#'), 0x5d (']').
+                    bytes.extend_from_slice(&[0x21, 0x23, 0x5d, b'"']);
+                    cases.push(bytes);
+                }
+            }
+        }
+        for bytes in cases {
+            assert_eq!(plain_text_len(&bytes), slow(&bytes), "{bytes:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_text_len_is_the_first_stop(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48)) {
+            let slow = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            proptest::prop_assert_eq!(plain_text_len(&bytes), slow);
         }
     }
 

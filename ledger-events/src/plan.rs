@@ -109,12 +109,17 @@ pub struct TouchedAccount<'a> {
 /// few accounts again and again. Keys borrow the chart's subject keys and the lines' subject
 /// values, so the cache lives as long as one request's lines and grows by at most the distinct
 /// accounts they name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AccountCache<'a> {
+    /// False for the cache of a single event (`Chart::plan`): records are made every time,
+    /// which costs less than looking them up for the handful of accounts of one entry.
+    remembers: bool,
     slots: HashMap<AccountKey<'a>, usize, foldhash::fast::RandomState>,
     accounts: Vec<CachedAccount>,
     /// Subject hashes by subject: all accounts of one loan note share one.
     subjects: HashMap<SubjectKey<'a>, u128, foldhash::fast::RandomState>,
+    /// The same for a cache that remembers no accounts: an event's few subjects.
+    event_subjects: Vec<(SubjectKey<'a>, u128)>,
 }
 
 /// Subject key (from the chart) and value (from the line; owned if it had escapes).
@@ -139,19 +144,38 @@ struct CachedAccount {
     handed_out: bool,
 }
 
+impl Default for AccountCache<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<'a> AccountCache<'a> {
     #[must_use]
     pub fn new() -> Self {
-        Self::default()
+        Self { remembers: true, ..Self::single_event() }
+    }
+
+    /// A cache that remembers nothing: for planning a single event.
+    fn single_event() -> Self {
+        Self {
+            remembers: false,
+            slots: HashMap::default(),
+            accounts: Vec::new(),
+            subjects: HashMap::default(),
+            event_subjects: Vec::new(),
+        }
     }
 
     /// A cache with room for `accounts` accounts before it grows.
     #[must_use]
     pub fn with_capacity(accounts: usize) -> Self {
         Self {
+            remembers: true,
             slots: HashMap::with_capacity_and_hasher(accounts, foldhash::fast::RandomState::default()),
             accounts: Vec::with_capacity(accounts),
             subjects: HashMap::with_capacity_and_hasher(accounts / 2, foldhash::fast::RandomState::default()),
+            event_subjects: Vec::new(),
         }
     }
 
@@ -180,6 +204,34 @@ impl<'a> AccountCache<'a> {
                 (key, value)
             });
         let key = AccountKey { ledger, code: reference.code, subject };
+        if !self.remembers {
+            let subject = key.subject.as_ref().map(|(key, value)| Subject { key, value: value.as_ref() });
+            let id = account_id::account_id(ledger, reference.code, subject);
+            // An entry names a few subjects, most of them for several accounts (a repayment
+            // touches four accounts of its loan note): the subject hash is made once each.
+            let user_data_128 = match (subject, &key.subject) {
+                (Some(subject), Some(subject_key)) => {
+                    match self.event_subjects.iter().find(|(known, _)| known == subject_key) {
+                        Some((_, hash)) => *hash,
+                        None => {
+                            let hash = account_id::subject_hash(subject);
+                            self.event_subjects.push((subject_key.clone(), hash));
+                            hash
+                        }
+                    }
+                }
+                _ => 0,
+            };
+            self.accounts.push(CachedAccount {
+                id,
+                user_data_128,
+                ledger,
+                code: reference.code,
+                flags: chart.account_flags(reference.code),
+                handed_out: false,
+            });
+            return (id, self.accounts.len() - 1);
+        }
         let (accounts, subjects) = (&mut self.accounts, &mut self.subjects);
         let slot = *self.slots.entry(key).or_insert_with_key(|key| {
             let subject = key.subject.as_ref().map(|(key, value)| Subject { key, value: value.as_ref() });
@@ -240,7 +292,7 @@ impl Chart {
     /// Plans an event against its template. Pure: the same chart and event give the same plan.
     pub fn plan(&self, event: &LedgerEvent) -> Result<EntryPlan, EventError> {
         let borrowed = LedgerEventRef::from(event);
-        let mut cache = AccountCache::new();
+        let mut cache = AccountCache::single_event();
         let entry = self.plan_entry(&borrowed, &mut cache)?;
         // A fresh cache hands out every account the entry touches, once each, in order.
         let records = cache.hand_out(&entry.accounts);
@@ -281,6 +333,22 @@ impl Chart {
         event: &LedgerEventRef<'a>,
         accounts: &mut AccountCache<'a>,
     ) -> Result<PlannedEntry<'a>, EventError> {
+        let mut scratch = PlanScratch::default();
+        let transfer_code = self.plan_into(event, accounts, &mut scratch)?;
+        Ok(PlannedEntry { transfer_code, postings: scratch.postings, accounts: scratch.touched })
+    }
+
+    /// `plan_entry` into reused buffers: the postings and the accounts touched are left in
+    /// `scratch`, and the template's transfer code is returned.
+    pub(crate) fn plan_into<'a>(
+        &'a self,
+        event: &LedgerEventRef<'a>,
+        accounts: &mut AccountCache<'a>,
+        scratch: &mut PlanScratch<'a>,
+    ) -> Result<u16, EventError> {
+        let PlanScratch { postings, touched, minor } = scratch;
+        postings.clear();
+        touched.clear();
         // The parser checks the id already; an event built in code gets the same check.
         if !event::valid_text(&event.event_id, event::EVENT_ID_BYTES_MAX) {
             return Err(EventError::InvalidEventId);
@@ -296,7 +364,7 @@ impl Chart {
                 found: event.ledger,
             });
         }
-        let mut values = ComponentValues::new(template, event, ledger.scale)?;
+        let mut values = ComponentValues::new(template, event, ledger.scale, minor)?;
         for (key, value) in event.subjects() {
             if !self.has_subject_key(key) {
                 return Err(EventError::UnknownSubject { key: key.to_owned() });
@@ -306,12 +374,10 @@ impl Chart {
             }
         }
 
-        let mut postings = Vec::with_capacity(template.postings.len());
-        let mut touched: Vec<TouchedAccount<'a>> = Vec::with_capacity(2 * template.postings.len());
         for (index, posting) in template.postings.iter().enumerate() {
             let Some(amount) = values.posting_amount(index, posting)? else { continue };
-            let debit = self.resolve(event, index, &posting.debit, &mut touched, accounts)?;
-            let credit = self.resolve(event, index, &posting.credit, &mut touched, accounts)?;
+            let debit = self.resolve(event, index, &posting.debit, touched, accounts)?;
+            let credit = self.resolve(event, index, &posting.credit, touched, accounts)?;
             postings.push(PlannedPosting {
                 posting: index,
                 debit_account_id: debit,
@@ -322,7 +388,7 @@ impl Chart {
         if postings.is_empty() {
             return Err(EventError::EmptyEntry { event_id: event.event_id.to_string() });
         }
-        Ok(PlannedEntry { transfer_code: template.transfer_code, postings, accounts: touched })
+        Ok(template.transfer_code)
     }
 
     /// The id of a posting side's account, adding its record to `touched` on first use.
@@ -364,13 +430,21 @@ impl Chart {
     }
 }
 
+/// Buffers `Chart::plan_into` reuses from one event to the next.
+#[derive(Debug, Default)]
+pub(crate) struct PlanScratch<'a> {
+    pub(crate) postings: Vec<PlannedPosting>,
+    pub(crate) touched: Vec<TouchedAccount<'a>>,
+    minor: Vec<u128>,
+}
+
 /// The event's components, converted exactly: minor units always, decimals only when some
 /// posting needs them (module docs of `expression` and `FAST_MINOR_UNITS_MAX`).
 struct ComponentValues<'e> {
     event: &'e LedgerEventRef<'e>,
     scale: u8,
-    /// Component → minor units, in name order.
-    minor: Vec<(&'e str, u128)>,
+    /// The minor units of each component, in the event's (name) order.
+    minor: &'e [u128],
     /// True if every expression of the template evaluates on minor units.
     integer: bool,
     /// Component → decimal value, made on first need.
@@ -379,8 +453,13 @@ struct ComponentValues<'e> {
 
 impl<'e> ComponentValues<'e> {
     /// Converts the event's components, refusing any the template does not use.
-    fn new(template: &EntryTemplate, event: &'e LedgerEventRef<'e>, scale: u8) -> Result<Self, EventError> {
-        let mut minor = Vec::with_capacity(event.components().len());
+    fn new(
+        template: &EntryTemplate,
+        event: &'e LedgerEventRef<'e>,
+        scale: u8,
+        minor: &'e mut Vec<u128>,
+    ) -> Result<Self, EventError> {
+        minor.clear();
         for (component, text) in event.components() {
             if !template.components.contains(component) {
                 return Err(EventError::UnknownComponent {
@@ -391,9 +470,9 @@ impl<'e> ComponentValues<'e> {
             // Every component on its own must fit the ledger's u128 minor units too.
             let value = amount::parse_minor_units(text, scale)
                 .map_err(|p| event::amount_error(p, component, text, scale))?;
-            minor.push((component, value));
+            minor.push(value);
         }
-        let integer = minor.iter().all(|(_, value)| *value < FAST_MINOR_UNITS_MAX)
+        let integer = minor.iter().all(|value| *value < FAST_MINOR_UNITS_MAX)
             && template.postings.iter().all(|p| {
                 p.amount.has_integer_coefficients()
                     && p.when.as_ref().is_none_or(Expression::has_integer_coefficients)
@@ -406,7 +485,9 @@ impl<'e> ComponentValues<'e> {
         if !self.integer {
             return None;
         }
-        expression.evaluate_minor(|name| self.minor.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+        expression.evaluate_minor(|name| {
+            self.event.components().zip(self.minor).find(|((n, _), _)| *n == name).map(|(_, v)| *v)
+        })
     }
 
     fn decimals(&mut self) -> Result<&BTreeMap<String, Decimal>, EventError> {

@@ -40,7 +40,9 @@ use crate::chart::Chart;
 use crate::error::EventError;
 use crate::event::{LedgerEvent, ReversalEvent, WireEvent, WireEventRef};
 use crate::outcome::EventOutcome;
-use crate::plan::{AccountCache, ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL, EntryPlan, PlannedPosting};
+use crate::plan::{
+    AccountCache, ENTRY_KIND_ORIGINAL, ENTRY_KIND_REVERSAL, EntryPlan, PlanScratch, PlannedPosting,
+};
 
 const TRANSFER_ID_CONTEXT: &str = "ledger-events 2026-11-25 entry transfer id v1";
 const BODY_CONTEXT: &str = "ledger-events 2026-11-25 event body v1";
@@ -65,7 +67,7 @@ pub fn entry_transfer_id(side: EntrySide, event_id: &str, index: u32) -> u128 {
 /// The base every id of one chain is offset from (module docs).
 fn chain_base(side: EntrySide, event_id: &str) -> u128 {
     let mut hasher = TRANSFER_ID_KEY.hasher();
-    hasher.update(&[match side {
+    hasher.update_fixed([match side {
         EntrySide::Original => 0,
         EntrySide::Reversal => 1,
     }]);
@@ -105,10 +107,10 @@ pub fn body_hash_ref(event: &WireEventRef<'_>) -> u128 {
     let mut hasher = BODY_KEY.hasher();
     match event {
         WireEventRef::Entry(e) => {
-            hasher.update(&[0]);
+            hasher.update_fixed([0]);
             update_with_length(&mut hasher, &e.event_id);
             update_with_length(&mut hasher, &e.event_type);
-            hasher.update(&e.ledger.to_le_bytes());
+            hasher.update_fixed(e.ledger.to_le_bytes());
             update_count(&mut hasher, e.subjects().len());
             for (key, value) in e.subjects() {
                 update_with_length(&mut hasher, key);
@@ -119,15 +121,15 @@ pub fn body_hash_ref(event: &WireEventRef<'_>) -> u128 {
                 update_with_length(&mut hasher, component);
                 update_with_length(&mut hasher, &amount::normalized(text));
             }
-            hasher.update(&e.business_date.as_yyyymmdd().to_le_bytes());
+            hasher.update_fixed(e.business_date.as_yyyymmdd().to_le_bytes());
             update_metadata(&mut hasher, &e.metadata);
         }
         WireEventRef::Reversal(r) => {
-            hasher.update(&[1]);
+            hasher.update_fixed([1]);
             update_with_length(&mut hasher, &r.event_id);
             update_with_length(&mut hasher, &r.reverses);
-            hasher.update(&r.ledger.to_le_bytes());
-            hasher.update(&r.business_date.as_yyyymmdd().to_le_bytes());
+            hasher.update_fixed(r.ledger.to_le_bytes());
+            hasher.update_fixed(r.business_date.as_yyyymmdd().to_le_bytes());
             update_metadata(&mut hasher, &r.metadata);
         }
     }
@@ -135,7 +137,7 @@ pub fn body_hash_ref(event: &WireEventRef<'_>) -> u128 {
 }
 
 fn update_count(hasher: &mut HashFeed, count: usize) {
-    hasher.update(&u64::try_from(count).unwrap_or(u64::MAX).to_le_bytes());
+    hasher.update_fixed(u64::try_from(count).unwrap_or(u64::MAX).to_le_bytes());
 }
 
 fn update_metadata(hasher: &mut HashFeed, metadata: &BTreeMap<String, Value>) {
@@ -251,19 +253,21 @@ pub enum PlannedEvent {
 pub struct RequestPlanner<'a> {
     chart: &'a Chart,
     accounts: AccountCache<'a>,
+    scratch: PlanScratch<'a>,
 }
 
 impl<'a> RequestPlanner<'a> {
     #[must_use]
     pub fn new(chart: &'a Chart) -> Self {
-        Self { chart, accounts: AccountCache::new() }
+        Self { chart, accounts: AccountCache::new(), scratch: PlanScratch::default() }
     }
 
     /// A planner for a request of `events` events: its account cache is sized for the mix of
     /// `events-load` (about one and a half new accounts per event) before it grows.
     #[must_use]
     pub fn with_capacity(chart: &'a Chart, events: usize) -> Self {
-        Self { chart, accounts: AccountCache::with_capacity(events.saturating_mul(3) / 2) }
+        let accounts = AccountCache::with_capacity(events.saturating_mul(3) / 2);
+        Self { chart, accounts, scratch: PlanScratch::default() }
     }
 
     /// Parses and plans one line. `accounts_new` of an entry leaves out accounts an earlier
@@ -278,17 +282,17 @@ impl<'a> RequestPlanner<'a> {
         let body_hash = body_hash_ref(&event);
         match event {
             WireEventRef::Entry(entry) => {
-                let planned = self.chart.plan_entry(&entry, &mut self.accounts)?;
-                let accounts_new = self.accounts.hand_out(&planned.accounts);
+                let transfer_code = self.chart.plan_into(&entry, &mut self.accounts, &mut self.scratch)?;
+                let accounts_new = self.accounts.hand_out(&self.scratch.touched);
                 let header = EntryHeader {
                     event_id: &entry.event_id,
                     ledger: entry.ledger,
-                    transfer_code: planned.transfer_code,
+                    transfer_code,
                     business_date: entry.business_date,
                 };
                 Ok(PlannedEvent::Entry {
                     accounts_new,
-                    chain: chain_of(&header, &planned.postings, body_hash),
+                    chain: chain_of(&header, &self.scratch.postings, body_hash),
                 })
             }
             WireEventRef::Reversal(reversal) => {

@@ -287,7 +287,7 @@ impl LedgerService {
         let mut reversals = Vec::new();
         // Parses and plans each line without copying its strings, hashing each account of the
         // request once (`ledger_events::posting::RequestPlanner`).
-        let mut planner = posting::RequestPlanner::new(&self.chart);
+        let mut planner = posting::RequestPlanner::with_capacity(&self.chart, raw.len());
         for (i, bytes) in raw.iter().enumerate() {
             let parsed = std::str::from_utf8(bytes)
                 .map_err(|_| EventOutcome::invalid("invalid_json"))
