@@ -111,8 +111,9 @@ pub struct TouchedAccount<'a> {
 /// accounts they name.
 #[derive(Debug)]
 pub struct AccountCache<'a> {
-    /// False for the cache of a single event (`Chart::plan`): records are made every time,
-    /// which costs less than looking them up for the handful of accounts of one entry.
+    /// False for the cache of a single event (`Chart::plan`): account records are made every
+    /// time (the entry's own deduplication by reference already holds them), which costs less
+    /// than a map for the handful of accounts of one entry.
     remembers: bool,
     slots: HashMap<AccountKey<'a>, usize, foldhash::fast::RandomState>,
     accounts: Vec<CachedAccount>,
@@ -195,65 +196,49 @@ impl<'a> AccountCache<'a> {
         reference: &'a AccountRef,
         subject_value: Option<&Cow<'a, str>>,
     ) -> (u128, usize) {
-        let subject: Option<SubjectKey<'a>> =
-            reference.subject_key.as_deref().zip(subject_value).map(|(key, value)| {
-                let value = match value {
-                    Cow::Borrowed(value) => Cow::Borrowed(*value),
-                    Cow::Owned(value) => Cow::Owned(value.clone()),
-                };
-                (key, value)
-            });
+        // A borrowed value is copied as a reference; only a value that had escapes is cloned.
+        let subject = reference.subject_key.as_deref().zip(subject_value.cloned());
         let key = AccountKey { ledger, code: reference.code, subject };
-        if !self.remembers {
-            let subject = key.subject.as_ref().map(|(key, value)| Subject { key, value: value.as_ref() });
-            let id = account_id::account_id(ledger, reference.code, subject);
-            // An entry names a few subjects, most of them for several accounts (a repayment
-            // touches four accounts of its loan note): the subject hash is made once each.
-            let user_data_128 = match (subject, &key.subject) {
-                (Some(subject), Some(subject_key)) => {
-                    match self.event_subjects.iter().find(|(known, _)| known == subject_key) {
-                        Some((_, hash)) => *hash,
-                        None => {
-                            let hash = account_id::subject_hash(subject);
-                            self.event_subjects.push((subject_key.clone(), hash));
-                            hash
-                        }
-                    }
-                }
-                _ => 0,
-            };
-            self.accounts.push(CachedAccount {
-                id,
-                user_data_128,
-                ledger,
-                code: reference.code,
-                flags: chart.account_flags(reference.code),
-                handed_out: false,
-            });
-            return (id, self.accounts.len() - 1);
+        if self.remembers
+            && let Some(&slot) = self.slots.get(&key)
+            && let Some(cached) = self.accounts.get(slot)
+        {
+            return (cached.id, slot);
         }
-        let (accounts, subjects) = (&mut self.accounts, &mut self.subjects);
-        let slot = *self.slots.entry(key).or_insert_with_key(|key| {
-            let subject = key.subject.as_ref().map(|(key, value)| Subject { key, value: value.as_ref() });
-            let user_data_128 = match &key.subject {
-                None => 0,
-                Some((subject_key, value)) => {
-                    *subjects.entry((subject_key, value.clone())).or_insert_with(|| {
-                        account_id::subject_hash(Subject { key: subject_key, value: value.as_ref() })
-                    })
-                }
-            };
-            accounts.push(CachedAccount {
-                id: account_id::account_id(ledger, reference.code, subject),
-                user_data_128,
-                ledger,
-                code: reference.code,
-                flags: chart.account_flags(reference.code),
-                handed_out: false,
-            });
-            accounts.len() - 1
+        let user_data_128 = key.subject.as_ref().map_or(0, |subject| self.subject_hash(subject));
+        let id = account_id::account_id(
+            ledger,
+            reference.code,
+            key.subject.as_ref().map(|(key, value)| Subject { key, value }),
+        );
+        self.accounts.push(CachedAccount {
+            id,
+            user_data_128,
+            ledger,
+            code: reference.code,
+            flags: chart.account_flags(reference.code),
+            handed_out: false,
         });
-        (self.accounts.get(slot).map_or(0, |cached| cached.id), slot)
+        let slot = self.accounts.len() - 1;
+        if self.remembers {
+            self.slots.insert(key, slot);
+        }
+        (id, slot)
+    }
+
+    /// The hash of a subject, made once per subject (an entry names most of its subjects for
+    /// several accounts: a repayment touches four accounts of its loan note).
+    fn subject_hash(&mut self, subject: &SubjectKey<'a>) -> u128 {
+        let hash = || account_id::subject_hash(Subject { key: subject.0, value: &subject.1 });
+        if self.remembers {
+            return *self.subjects.entry(subject.clone()).or_insert_with(hash);
+        }
+        if let Some((_, known)) = self.event_subjects.iter().find(|(known, _)| known == subject) {
+            return *known;
+        }
+        let made = hash();
+        self.event_subjects.push((subject.clone(), made));
+        made
     }
 
     /// The records of `accounts` (planned with this cache) it has not handed out before, in

@@ -24,7 +24,7 @@
 //! ```
 
 use crate::business_date::BusinessDate;
-use crate::event::{REVERSAL_EVENT_TYPE, WireEvent};
+use crate::event::{REVERSAL_EVENT_TYPE, WireEvent, WireEventRef};
 use crate::posting::EntrySide;
 
 pub const NOTE_FORMAT: u8 = 1;
@@ -203,6 +203,44 @@ pub fn encode_event(event: &WireEvent, chart_version: u32, out: &mut Vec<u8>) ->
     }
 }
 
+/// `encode_event` for an event parsed borrowing its line (`WireEventRef`, the server's path):
+/// the same bytes, without an owned copy of the event.
+pub fn encode_event_ref(event: &WireEventRef<'_>, chart_version: u32, out: &mut Vec<u8>) -> bool {
+    let metadata_json = |metadata: &std::collections::BTreeMap<String, serde_json::Value>| {
+        if metadata.is_empty() {
+            std::borrow::Cow::Borrowed("{}")
+        } else {
+            std::borrow::Cow::Owned(serde_json::to_string(metadata).unwrap_or_else(|_| "{}".to_owned()))
+        }
+    };
+    match event {
+        WireEventRef::Entry(e) => {
+            let head = NoteHead {
+                side: EntrySide::Original,
+                chart_version,
+                ledger: e.ledger,
+                business_date: e.business_date,
+                event_id: &e.event_id,
+                event_type: &e.event_type,
+                reverses: "",
+            };
+            encode_parts(out, &head, e.subjects(), e.components(), &metadata_json(&e.metadata))
+        }
+        WireEventRef::Reversal(r) => {
+            let head = NoteHead {
+                side: EntrySide::Reversal,
+                chart_version,
+                ledger: r.ledger,
+                business_date: r.business_date,
+                event_id: &r.event_id,
+                event_type: REVERSAL_EVENT_TYPE,
+                reverses: &r.reverses,
+            };
+            encode_parts(out, &head, std::iter::empty(), std::iter::empty(), &metadata_json(&r.metadata))
+        }
+    }
+}
+
 /// The fixed fields of a note, borrowed.
 struct NoteHead<'a> {
     side: EntrySide,
@@ -315,6 +353,9 @@ mod tests {
             let mut direct = vec![0xEE];
             assert!(encode_event(&WireEvent::from_json(line).expect("valid"), 3, &mut direct));
             assert_eq!(direct, out, "both encoders write the same bytes");
+            let mut borrowed = vec![0xEE];
+            assert!(encode_event_ref(&WireEventRef::parse(line).expect("valid"), 3, &mut borrowed));
+            assert_eq!(borrowed, out, "the borrowed encoder writes the same bytes");
         }
         let entry = note(ENTRY);
         assert_eq!(entry.subject("funder"), Some("F1"));
