@@ -301,7 +301,7 @@ impl LedgerService {
             };
             // The event's record goes into the WAL with its chain (`ledger_events::record`).
             let mut note = Vec::new();
-            if !ledger_events::record::encode_event(&event.to_wire_event(), self.chart.version(), &mut note) {
+            if !ledger_events::record::encode_event_ref(&event, self.chart.version(), &mut note) {
                 outcomes[i] = EventOutcome::invalid("event_too_large");
                 continue;
             }
