@@ -168,43 +168,9 @@ impl EventNote {
     }
 }
 
-/// Appends the note of `event`, planned with a chart of `chart_version`, to `out` without
-/// building an `EventNote` first (the server's path); `false` as for `EventNote::encode`.
-pub fn encode_event(event: &WireEvent, chart_version: u32, out: &mut Vec<u8>) -> bool {
-    match event {
-        WireEvent::Entry(e) => {
-            let head = NoteHead {
-                side: EntrySide::Original,
-                chart_version,
-                ledger: e.ledger,
-                business_date: e.business_date,
-                event_id: &e.event_id,
-                event_type: &e.event_type,
-                reverses: "",
-            };
-            let metadata = serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".to_owned());
-            let subjects = e.subjects.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            let components = e.components.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-            encode_parts(out, &head, subjects, components, &metadata)
-        }
-        WireEvent::Reversal(r) => {
-            let head = NoteHead {
-                side: EntrySide::Reversal,
-                chart_version,
-                ledger: r.ledger,
-                business_date: r.business_date,
-                event_id: &r.event_id,
-                event_type: REVERSAL_EVENT_TYPE,
-                reverses: &r.reverses,
-            };
-            let metadata = serde_json::to_string(&r.metadata).unwrap_or_else(|_| "{}".to_owned());
-            encode_parts(out, &head, std::iter::empty(), std::iter::empty(), &metadata)
-        }
-    }
-}
-
-/// `encode_event` for an event parsed borrowing its line (`WireEventRef`, the server's path):
-/// the same bytes, without an owned copy of the event.
+/// Appends the note of `event` (parsed borrowing its line, the server's path), planned with a
+/// chart of `chart_version`, to `out` without building an `EventNote` first; `false` as for
+/// `EventNote::encode`.
 pub fn encode_event_ref(event: &WireEventRef<'_>, chart_version: u32, out: &mut Vec<u8>) -> bool {
     let metadata_json = |metadata: &std::collections::BTreeMap<String, serde_json::Value>| {
         if metadata.is_empty() {
@@ -350,9 +316,6 @@ mod tests {
             let mut out = vec![0xEE];
             assert!(note.encode(&mut out));
             assert_eq!(EventNote::decode(&out[1..]), Ok(note.clone()));
-            let mut direct = vec![0xEE];
-            assert!(encode_event(&WireEvent::from_json(line).expect("valid"), 3, &mut direct));
-            assert_eq!(direct, out, "both encoders write the same bytes");
             let mut borrowed = vec![0xEE];
             assert!(encode_event_ref(&WireEventRef::parse(line).expect("valid"), 3, &mut borrowed));
             assert_eq!(borrowed, out, "the borrowed encoder writes the same bytes");
