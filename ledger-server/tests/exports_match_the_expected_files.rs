@@ -12,9 +12,8 @@ mod common;
 
 use common::{LEDGER, Server, http_get};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/exports").join(name)
@@ -27,17 +26,7 @@ fn example(name: &str) -> String {
 
 /// `ledger post` with `input`; every line must be answered.
 fn post(server: &Server, input: &str) -> String {
-    let mut child = Command::new(LEDGER)
-        .args(["post", "--addr", &server.binary.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ledger post runs");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
-    let output = child.wait_with_output().expect("finishes");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).expect("UTF-8")
+    common::ledger_post(server.binary, input)
 }
 
 /// `ledger export ARGS --http <server>`.

@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::{LEDGER, Server};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use common::Server;
 
 fn post(addr: &str, input: &str) -> Vec<String> {
-    let mut child = Command::new(LEDGER)
-        .args(["post", "--addr", addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ledger post runs");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
-    let output = child.wait_with_output().expect("finishes");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+    let addr = addr.parse().expect("a socket address");
+    common::ledger_post(addr, input).lines().map(str::to_owned).collect()
 }
 
 fn results(lines: &[String]) -> Vec<(String, String)> {

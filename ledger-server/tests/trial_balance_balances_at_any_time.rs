@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::{LEDGER, Server, http_get};
+use common::{Server, http_get};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 /// Bank (1002, asset), funder payable (2202, liability), loan receivable (1122, asset), and a
 /// code the chart does not have.
@@ -27,17 +25,8 @@ const RESOLVE: &str = r#"{"type":"transfer","id":"14","pending_id":"12","amount"
 const ODD: &str = r#"{"type":"transfer","id":"16","debit_account_id":"4","credit_account_id":"1","amount":"75","ledger":156,"code":3}"#;
 
 fn post(server: &Server, input: &str) {
-    let mut child = Command::new(LEDGER)
-        .args(["post", "--addr", &server.binary.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ledger post runs");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
-    let output = child.wait_with_output().expect("finishes");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    let output = common::ledger_post(server.binary, input);
+    for line in output.lines() {
         let result: Value = serde_json::from_str(line).expect("a JSON line");
         assert!(
             result["result"] == "ok"

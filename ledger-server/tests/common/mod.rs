@@ -340,3 +340,20 @@ impl SseStream {
         }
     }
 }
+
+/// `ledger post --addr ADDR` with `input` on stdin: the command must succeed; its stdout (one
+/// result line per input line).
+pub fn ledger_post(addr: SocketAddr, input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(LEDGER)
+        .args(["post", "--addr", &addr.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ledger post runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let output = child.wait_with_output().expect("finishes");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
